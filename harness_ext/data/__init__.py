@@ -1,0 +1,1 @@
+"""Loaders (one per upstream schema), the bundled project-written data, and generators."""

@@ -1,0 +1,147 @@
+"""The one engine: play every scripted conversation of the run, round by round.
+
+Round k gathers the k-th model turn of every unfinished conversation (of every task in the run)
+and sends them to the backend in ONE call of its own batched method (``generate_until`` for
+generated turns, ``loglikelihood`` for option read-outs); the backend sorts, batches and caches.
+The answers are appended, fixed turns (user text, prefilled assistant text) are played, and the
+next round starts, until every conversation has ended.
+
+``--use_cache``: lm-eval's ``CachingLM`` only sees requests the evaluator makes itself, so each
+round looks its requests up in the same SQLite cache (same keys as ``CachingLM``) and stores new
+answers there as they come. A run killed mid-way resumes from the cache; an identical rerun makes
+no model calls. Sampled generations (``do_sample``) are never cached, as in lm-eval.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lm_eval.api.instance import Instance
+from lm_eval.api.model import hash_args
+
+from harness_ext.dialogue.render import TRANSCRIPT_STOPS, render_prompt
+from harness_ext.dialogue.script import Script, Turn
+
+log = logging.getLogger("harness_ext")
+
+REQUEST_TYPE = "harness_ext_dialogue"
+
+
+@dataclass
+class Conversation:
+    """A script being played: its transcript so far and the position of the next turn."""
+
+    script: Script
+    chat: bool
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+    pos: int = 0
+
+    def next_model_turn(self) -> Turn | None:
+        """Play fixed turns up to the next model turn and return it (None when finished)."""
+        while self.pos < len(self.script.turns):
+            turn = self.script.turns[self.pos]
+            if turn.is_model_turn:
+                return turn
+            role = "user" if turn.kind == "user" else "assistant"
+            self.transcript.append({"role": role, "content": turn.text, "name": turn.name, "kind": turn.kind})
+            self.pos += 1
+        return None
+
+    def answer(self, turn: Turn, content: str, **extra: Any) -> None:
+        entry = {"role": "assistant", "content": content, "name": turn.name, "kind": turn.kind}
+        self.transcript.append(entry | extra)
+        self.pos += 1
+
+
+def _gen_kwargs(conv: Conversation, turn: Turn) -> dict[str, Any]:
+    kwargs = copy.deepcopy(conv.script.gen_kwargs)
+    if turn.max_gen_toks is not None and "max_gen_toks" not in kwargs:
+        kwargs["max_gen_toks"] = turn.max_gen_toks  # a CLI/YAML max_gen_toks wins over turn caps
+    if not conv.chat:
+        until = kwargs.get("until") or []
+        until = [until] if isinstance(until, str) else list(until)
+        kwargs["until"] = until + [s for s in TRANSCRIPT_STOPS if s not in until]
+    return kwargs
+
+
+def _call(lm: Any, method: str, args: list[tuple[Any, ...]]) -> list[Any]:
+    """One batched backend call, served from lm-eval's request cache where possible."""
+    db = getattr(getattr(lm, "cache_hook", None), "dbdict", None)
+
+    def cacheable(a: tuple[Any, ...]) -> bool:
+        return db is not None and not (method == "generate_until" and a[1].get("do_sample"))
+
+    keys = [hash_args(method, a) if cacheable(a) else None for a in args]
+    out: list[Any] = [db[k] if (k is not None and k in db) else None for k in keys]  # type: ignore[index]
+    todo = [i for i, r in enumerate(out) if r is None]
+    if db is not None:
+        log.info(
+            "harness-ext: %d of %d %s requests served from cache", len(args) - len(todo), len(args), method
+        )
+    if todo:
+        reqs = [Instance(method, {}, args[i], i) for i in todo]  # type: ignore[arg-type]
+        for i, res in zip(todo, getattr(lm, method)(reqs), strict=True):
+            out[i] = res
+            if keys[i] is not None:
+                db[keys[i]] = res  # type: ignore[index]
+        if db is not None:
+            db.commit()
+    return out
+
+
+def _choice_continuation(conv: Conversation, turn: Turn, choice: str) -> str:
+    # A plain transcript ends with "Assistant:", so a bare option needs the word-boundary space;
+    # a chat prompt ends with the assistant header, and a prefix ends where the option begins.
+    return choice if (conv.chat or turn.prefix) else " " + choice
+
+
+def play_round(lm: Any, convs: Sequence[Conversation]) -> int:
+    """Advance every conversation by one model turn; returns how many turns were answered."""
+    pending = [(c, t) for c in convs if (t := c.next_model_turn()) is not None]
+    if not pending:
+        return 0
+    chat_template = getattr(lm, "apply_chat_template", None)
+
+    def prompt(c: Conversation, t: Turn) -> str:
+        return render_prompt(
+            c.transcript,
+            system=c.script.system,
+            prefix=t.prefix,
+            chat_template=chat_template if c.chat else None,
+        )
+
+    gen = [(c, t) for c, t in pending if t.kind == "generate"]
+    if gen:
+        texts = _call(lm, "generate_until", [(prompt(c, t), _gen_kwargs(c, t)) for c, t in gen])
+        for (c, t), text in zip(gen, texts, strict=True):
+            body = text if t.prefix else text.lstrip()
+            c.answer(t, t.prefix + body.rstrip())
+
+    read = [(c, t) for c, t in pending if t.kind == "choices"]
+    if read:
+        args = [(prompt(c, t), _choice_continuation(c, t, ch)) for c, t in read for ch in t.choices]
+        scores = iter(_call(lm, "loglikelihood", args))
+        for c, t in read:
+            lls = [float(next(scores)[0]) for _ in t.choices]
+            best = max(range(len(lls)), key=lls.__getitem__)
+            c.answer(t, t.prefix + t.choices[best], choice_index=best, loglikelihoods=lls)
+    return len(pending)
+
+
+def run_dialogues(lm: Any, requests: Sequence[Instance]) -> list[list[dict[str, Any]]]:
+    """Play the conversations of ``requests`` (``arguments = (first_prompt, spec)``) to the end.
+
+    Returns one transcript per request: every message, user and assistant, in order.
+    """
+    convs = [
+        Conversation(Script.from_dict(r.args[1]["script"]), chat=bool(r.args[1]["chat"])) for r in requests
+    ]
+    rnd = 0
+    while n := play_round(lm, convs):
+        rnd += 1
+        log.info("harness-ext: dialogue round %d answered %d model turns", rnd, n)
+    return [c.transcript for c in convs]

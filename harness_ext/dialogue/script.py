@@ -1,0 +1,77 @@
+"""Conversation scripts: what each turn of a scripted dialogue is, as plain data.
+
+A script is fixed before the run: user turns are already rendered text, assistant turns say how the
+model's turn is produced. It travels inside the lm-eval ``Instance`` (so it must stay JSON), and
+the runner plays it round by round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+TurnKind = Literal["user", "generate", "prefill", "choices"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One step of a conversation.
+
+    - ``user``: a user message with ``text``.
+    - ``generate``: the model writes the assistant message; ``prefix`` is written for it first
+      (e.g. "The answer is (") and is part of the message; ``max_gen_toks`` caps this turn.
+    - ``prefill``: an assistant message whose ``text`` is fixed by the task (no model call).
+    - ``choices``: the assistant message is the option in ``choices`` with the highest
+      log-likelihood after ``prefix``; every option's log-likelihood is recorded.
+    """
+
+    kind: TurnKind
+    text: str = ""
+    name: str = ""
+    prefix: str = ""
+    choices: tuple[str, ...] = ()
+    max_gen_toks: int | None = None
+
+    @property
+    def is_model_turn(self) -> bool:
+        return self.kind in ("generate", "choices")
+
+
+@dataclass(frozen=True)
+class Script:
+    """The whole conversation of one document, plus generation settings shared by its turns."""
+
+    turns: tuple[Turn, ...]
+    system: str | None = None
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for t in d["turns"]:
+            t["choices"] = list(t["choices"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Script:
+        turns = tuple(Turn(**{**t, "choices": tuple(t.get("choices", ()))}) for t in d["turns"])
+        return cls(turns=turns, system=d.get("system"), gen_kwargs=dict(d.get("gen_kwargs", {})))
+
+    @property
+    def n_model_turns(self) -> int:
+        return sum(t.is_model_turn for t in self.turns)
+
+
+def user(text: str, name: str = "") -> Turn:
+    return Turn("user", text=text, name=name)
+
+
+def generate(name: str, prefix: str = "", max_gen_toks: int | None = None) -> Turn:
+    return Turn("generate", name=name, prefix=prefix, max_gen_toks=max_gen_toks)
+
+
+def prefill(text: str, name: str = "") -> Turn:
+    return Turn("prefill", text=text, name=name)
+
+
+def read_choices(name: str, choices: list[str] | tuple[str, ...], prefix: str = "") -> Turn:
+    return Turn("choices", name=name, prefix=prefix, choices=tuple(choices))

@@ -1,0 +1,1 @@
+"""Task families: each a ``DialogueTask`` subclass with its script, scorer and metrics."""

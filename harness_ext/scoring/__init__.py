@@ -1,0 +1,1 @@
+"""Deterministic scoring rules: answer parsing, admission detection, refusal classification."""
