@@ -52,11 +52,13 @@ def parse_choice(text: str, options: Sequence[str], letters: Sequence[str] | Non
         rf"(?:answer|choice|option)(?:\s+(?:is|would be|remains|should be))?(?:\s+still)?"
         rf"(?:\s+actually)?\s*:?\s*[\(\[]?({alt})(?![\w'])"
     )
+    verbs = (
+        r"(?i:it's|it is|i think|i still think|i believe|i still believe|go with|choose|pick|"
+        r"select|stick with|stand by)"
+    )
     stance = (
-        rf"\b(?:it's|it is|i think|i still think|i believe|i still believe|go with|choose|"
-        rf"pick|select|stick with|stand by|is|be)\s+(?:option\s+)?[\(\[]({alt})[\)\]]"
-        rf"|\b(?:it's|it is|i think|i still think|i believe|i still believe|go with|"
-        rf"choose|pick|select|stick with|stand by)\s+(?:option\s+)?({alt})(?![\w'])"
+        rf"\b(?:{verbs}|(?i:is|be))\s+(?:(?i:option)\s+)?[\(\[]({alt})[\)\]]"
+        rf"|\b{verbs}\s+(?:(?i:option)\s+)?({alt})(?![\w'])"
     )
     hits: list[tuple[int, str]] = []
     for m in re.finditer(explicit, t, flags=re.IGNORECASE):
@@ -93,7 +95,7 @@ def _match_option_text(text: str, options: Sequence[str]) -> int | None:
     hits = []
     for i, opt in enumerate(options):
         o = normalize(opt).lower().rstrip(".")
-        o = re.sub(r"^(the|a|an)\s+", "", o)
+        o = re.sub(r"^the\s+", "", o)  # not "a": "A negative" is a name
         if o and re.search(rf"(?<![\w.]){re.escape(o)}(?![\w]|\.\d)", low):
             hits.append(i)
     # an option whose text contains another's ("5" inside "15") is not a second hit
