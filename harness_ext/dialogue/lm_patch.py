@@ -20,7 +20,7 @@ from harness_ext.dialogue.runner import REQUEST_TYPE, run_dialogues
 from harness_ext.metrics.core import Aggregation
 
 
-def _dialogue(self: Any, requests: Sequence[Any]) -> list[list[dict[str, Any]]]:
+def _dialogue(self: Any, requests: Sequence[Any]) -> list[list[str]]:
     return run_dialogues(self, requests)
 
 

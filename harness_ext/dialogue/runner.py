@@ -15,6 +15,7 @@ no model calls. Sampled generations (``do_sample``) are never cached, as in lm-e
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,10 +133,21 @@ def play_round(lm: Any, convs: Sequence[Conversation]) -> int:
     return len(pending)
 
 
-def run_dialogues(lm: Any, requests: Sequence[Instance]) -> list[list[dict[str, Any]]]:
+def encode_transcript(transcript: Sequence[dict[str, Any]]) -> list[str]:
+    """Messages as JSON strings: lm-eval's sample writer turns anything but strings into repr()."""
+    return [json.dumps(m, ensure_ascii=False) for m in transcript]
+
+
+def decode_transcript(resp: Sequence[Any]) -> list[dict[str, Any]]:
+    """Inverse of :func:`encode_transcript`; accepts already-decoded messages too."""
+    return [json.loads(m) if isinstance(m, str) else dict(m) for m in resp]
+
+
+def run_dialogues(lm: Any, requests: Sequence[Instance]) -> list[list[str]]:
     """Play the conversations of ``requests`` (``arguments = (first_prompt, spec)``) to the end.
 
-    Returns one transcript per request: every message, user and assistant, in order.
+    Returns one transcript per request, every message (user and assistant) in order, each message
+    a JSON object string (see :func:`encode_transcript`).
     """
     convs = [
         Conversation(Script.from_dict(r.args[1]["script"]), chat=bool(r.args[1]["chat"])) for r in requests
@@ -144,4 +156,4 @@ def run_dialogues(lm: Any, requests: Sequence[Instance]) -> list[list[dict[str, 
     while n := play_round(lm, convs):
         rnd += 1
         log.info("harness-ext: dialogue round %d answered %d model turns", rnd, n)
-    return [c.transcript for c in convs]
+    return [encode_transcript(c.transcript) for c in convs]

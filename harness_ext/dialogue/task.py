@@ -17,7 +17,7 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.task import ConfigurableTask
 
 from harness_ext.dialogue.lm_patch import install
-from harness_ext.dialogue.runner import REQUEST_TYPE
+from harness_ext.dialogue.runner import REQUEST_TYPE, decode_transcript
 from harness_ext.dialogue.script import Script
 from harness_ext.metrics.core import Aggregation, Metric
 from harness_ext.prompts import template_hash
@@ -87,7 +87,7 @@ class DialogueTask(ConfigurableTask):
         )
 
     def process_results(self, doc: Any, results: list[Any]) -> dict[str, Record]:
-        record = self.score(doc, results[0])
+        record = self.score(doc, decode_transcript(results[0]))
         return {m.name: record for m in self.metrics()}
 
     def provenance(self) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""The static leaderboard: canonical data hashes, site builder."""
