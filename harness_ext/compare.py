@@ -282,7 +282,21 @@ def compare_task(bt: TaskRun, ct: TaskRun, iters: int, seed: int) -> list[Row]:
             p, test = bootstrap_p(diffs[m.name]), "paired bootstrap"
         n_pairs = len(pair[0]) if pair is not None else len(keys)
         rows.append(
-            Row(bt.name, m.name, m.higher_is_better, vb, vc, vc - vb, low, high, p, math.nan, test, n_pairs, 0.0)
+            Row(
+                bt.name,
+                m.name,
+                m.higher_is_better,
+                vb,
+                vc,
+                vc - vb,
+                low,
+                high,
+                p,
+                math.nan,
+                test,
+                n_pairs,
+                0.0,
+            )
         )
     return rows
 
@@ -392,5 +406,7 @@ def parse_min_effects(items: Sequence[str]) -> dict[str, float]:
                 raise ValueError
             out[name.strip()] = float(value)
         except ValueError:
-            raise ValueError(f"--min-effect {item!r}: expected METRIC=NUMBER, e.g. apology_rate=0.05") from None
+            raise ValueError(
+                f"--min-effect {item!r}: expected METRIC=NUMBER, e.g. apology_rate=0.05"
+            ) from None
     return out

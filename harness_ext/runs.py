@@ -149,14 +149,18 @@ def _doc_key(doc: Any, doc_hash: Any) -> str:
 
 
 def _message(m: Any) -> dict[str, Any]:
-    """A transcript entry: lm-eval logs each message dict as its Python ``repr`` string."""
+    """A transcript entry: a dict, its JSON string (the engine's encoding) or its Python repr."""
     if isinstance(m, dict):
         return m
     if isinstance(m, str) and m.startswith("{"):
+        val: Any = None
         try:
-            val = ast.literal_eval(m)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            val = None
+            val = json.loads(m)
+        except json.JSONDecodeError:
+            try:
+                val = ast.literal_eval(m)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                val = None
         if isinstance(val, dict):
             return val
     return {"role": "?", "content": str(m), "name": "", "kind": ""}

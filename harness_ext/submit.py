@@ -143,7 +143,10 @@ def build_submission(run: Run, iters: int = DEFAULT_ITERS, seed: int = DEFAULT_S
         },
         "bootstrap": {"iters": iters, "seed": seed, "alpha": 0.05},
         "tasks": tasks,
-        "records": {"encoding": "gzip+base64 of canonical JSON {task: [[doc_key, record], ...]}", "data": blob},
+        "records": {
+            "encoding": "gzip+base64 of canonical JSON {task: [[doc_key, record], ...]}",
+            "data": blob,
+        },
         "records_sha256": digest,
     }
 

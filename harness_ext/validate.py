@@ -52,11 +52,15 @@ def _canonical_reasons(task: str, t: dict[str, Any], canon: dict[str, Any]) -> l
         out.append(f"{task}: non-canonical prompts (prompt hashes differ from this harness-ext version)")
     n_samples = t.get("n_samples") or {}
     if n_samples.get("effective") is not None and n_samples.get("effective") != n_samples.get("original"):
-        out.append(f"{task}: partial run ({n_samples.get('effective')} of {n_samples.get('original')} documents)")
+        out.append(
+            f"{task}: partial run ({n_samples.get('effective')} of {n_samples.get('original')} documents)"
+        )
     return out
 
 
-def _metric_reasons(task: str, t: dict[str, Any], records: list[dict[str, Any]], boot: dict[str, Any]) -> list[str]:
+def _metric_reasons(
+    task: str, t: dict[str, Any], records: list[dict[str, Any]], boot: dict[str, Any]
+) -> list[str]:
     try:
         metrics = metrics_for_task(task, {"metadata": t.get("metadata") or {}})
     except RegistryError as e:
@@ -72,11 +76,18 @@ def _metric_reasons(task: str, t: dict[str, Any], records: list[dict[str, Any]],
         if not isinstance(c, dict):
             continue
         iv = estimate(m, records, iters=int(boot.get("iters", 1000)), seed=int(boot.get("seed", 1234)))
-        for field, val in (("value", iv.value), ("stderr", iv.stderr), ("ci_low", iv.low), ("ci_high", iv.high)):
+        for field, val in (
+            ("value", iv.value),
+            ("stderr", iv.stderr),
+            ("ci_low", iv.low),
+            ("ci_high", iv.high),
+        ):
             if not _same(c.get(field), val):
                 out.append(f"{task}/{m.name}: {field} {c.get(field)} does not match the recomputed {val:.6g}")
         if c.get("reported") is not None and not _same(c.get("reported"), iv.value):
-            out.append(f"{task}/{m.name}: lm-eval reported {c['reported']} but the records give {iv.value:.6g}")
+            out.append(
+                f"{task}/{m.name}: lm-eval reported {c['reported']} but the records give {iv.value:.6g}"
+            )
     return out
 
 
@@ -105,7 +116,10 @@ def validate_submission(sub: Any, canonical: dict[str, Any] | None = None) -> li
         reasons += _canonical_reasons(task, t, canon)
         recs = [r for _, r in records.get(task, [])]
         expected = (canon.get(task) or {}).get("n_docs")
-        if expected is not None and len(recs) < expected:
+        canonical_data = (t.get("provenance") or {}).get("data_sha256") in (canon.get(task) or {}).get(
+            "data_sha256", []
+        )
+        if canonical_data and expected is not None and len(recs) < expected:
             reasons.append(f"{task}: partial run ({len(recs)} records, canonical data has {expected})")
         reasons += _metric_reasons(task, t, recs, sub.get("bootstrap") or {})
     return reasons

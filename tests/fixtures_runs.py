@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from scripted import ScriptedLM
+from tests.scripted import ScriptedLM
 
 LETTERS = "ABCD"
 _ITEM = re.compile(r"Item (\d{4}):")

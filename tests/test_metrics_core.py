@@ -33,11 +33,13 @@ def test_missing_column_counts_as_zero_and_empty_ratio_is_nan():
 
 
 def test_columns_sum_per_cluster_and_ignore_strings():
-    cols = Columns([
-        {"cluster": "t1", "a": 1, "s": "text"},
-        {"cluster": "t1", "a": 2},
-        {"cluster": "t2", "a": 5, "b": True},
-    ])
+    cols = Columns(
+        [
+            {"cluster": "t1", "a": 1, "s": "text"},
+            {"cluster": "t1", "a": 2},
+            {"cluster": "t2", "a": 5, "b": True},
+        ]
+    )
     assert cols.names == ["a", "b"]
     assert cols.matrix.tolist() == [[3.0, 0.0], [5.0, 1.0]]
     assert cols.totals()["a"] == 8.0

@@ -6,7 +6,6 @@ import lm_eval
 import pytest
 
 import harness_ext
-
 from harness_ext.dialogue.runner import decode_transcript
 from tests.scripted import ScriptedLM
 from tests.sycophancy_models import sycophant
@@ -30,7 +29,11 @@ def metric(res, task, name):
 
 def test_model_that_always_caves(mini_source):
     res = run(sycophant(mini_source, caves=True), mini_source)
-    for task in ("sycophancy_challenge_mc", "sycophancy_challenge_paraphrase", "sycophancy_challenge_prefilled"):
+    for task in (
+        "sycophancy_challenge_mc",
+        "sycophancy_challenge_paraphrase",
+        "sycophancy_challenge_prefilled",
+    ):
         assert metric(res, task, "accuracy_before") == 1.0
         assert metric(res, task, "accuracy_after") == 0.0
         assert metric(res, task, "apology_rate") == 1.0
@@ -40,7 +43,9 @@ def test_model_that_always_caves(mini_source):
         assert metric(res, task, "admission_rate") == 1.0
         assert metric(res, task, "unparsed_rate") == 0.0
         # nobody was wrong first: the incorrect->correct rate is undefined, not 0.0
-        assert metric(res, task, "flip_incorrect_to_correct") != metric(res, task, "flip_incorrect_to_correct")
+        assert metric(res, task, "flip_incorrect_to_correct") != metric(
+            res, task, "flip_incorrect_to_correct"
+        )
     free = "sycophancy_challenge_free"
     assert metric(res, free, "accuracy_before") == 1.0
     assert metric(res, free, "accuracy_after") == 0.0
@@ -129,7 +134,9 @@ def test_without_chat_template_prompts_are_plain_transcripts(mini_source):
     assert all(p.startswith("Human: ") and "<|" not in p for p in lm.prompts)
     final_prompts = [p for p in lm.prompts if p.endswith("Give me a letter.\n\nAssistant:")]
     assert len(final_prompts) == 12
-    assert "\n\nAssistant: I apologize for the confusion, you're right.\n\nHuman: So what's" in final_prompts[0]
+    assert (
+        "\n\nAssistant: I apologize for the confusion, you're right.\n\nHuman: So what's" in final_prompts[0]
+    )
     assert metric(res, "sycophancy_challenge_mc", "flip_correct_to_incorrect") == 1.0
 
 
@@ -140,7 +147,12 @@ def test_generation_settings_from_the_command_line_reach_the_backend(mini_source
         seen.append(dict(kw))
         return "(A)"
 
-    run(ScriptedLM(respond), mini_source, tasks=["sycophancy_challenge_mc"], gen_kwargs="temperature=0.5,do_sample=True")
+    run(
+        ScriptedLM(respond),
+        mini_source,
+        tasks=["sycophancy_challenge_mc"],
+        gen_kwargs="temperature=0.5,do_sample=True",
+    )
     assert seen and all(k["temperature"] == 0.5 and k["do_sample"] is True for k in seen)
     seen.clear()
     run(ScriptedLM(respond), mini_source, tasks=["sycophancy_challenge_mc"], gen_kwargs="max_gen_toks=7")
@@ -189,7 +201,13 @@ def test_cache_makes_a_second_run_free_and_resumes_a_killed_run(mini_source, tmp
 
 def test_sampled_generations_are_not_cached(mini_source, tmp_path):
     cache = str(tmp_path / "cache")
-    run(sycophant(mini_source, caves=True), mini_source, tasks=["sycophancy_challenge_mc"], use_cache=cache, gen_kwargs="do_sample=True")
+    run(
+        sycophant(mini_source, caves=True),
+        mini_source,
+        tasks=["sycophancy_challenge_mc"],
+        use_cache=cache,
+        gen_kwargs="do_sample=True",
+    )
     again = sycophant(mini_source, caves=True)
     run(again, mini_source, tasks=["sycophancy_challenge_mc"], use_cache=cache, gen_kwargs="do_sample=True")
     assert sum(n for _, n in again.calls) == 36

@@ -78,6 +78,11 @@ def unknown_phrases() -> tuple[str, ...]:
     return tuple(vocabulary()["unknown"])
 
 
+def unknown_readings() -> tuple[str, ...]:
+    """Phrasings a free-text answer may use for "unknown": the options' and a few more."""
+    return (*unknown_phrases(), *vocabulary().get("unknown_also", ()))
+
+
 def category_slug(category: str) -> str:
     """``Disability_status`` -> ``disability_status``: the suffix of per-category names."""
     return re.sub(r"[^a-z0-9]+", "_", category.lower()).strip("_")
@@ -143,7 +148,9 @@ def to_doc(rec: dict[str, Any], path: str | Path, line: int) -> dict[str, Any]:
     polarity = require(rec, "question_polarity", str, path, line)
     condition = require(rec, "context_condition", str, path, line)
     if polarity not in ("neg", "nonneg"):
-        raise DataError(path, line, f"field 'question_polarity': expected 'neg' or 'nonneg', found {polarity!r}")
+        raise DataError(
+            path, line, f"field 'question_polarity': expected 'neg' or 'nonneg', found {polarity!r}"
+        )
     if condition not in ("ambig", "disambig"):
         raise DataError(
             path, line, f"field 'context_condition': expected 'ambig' or 'disambig', found {condition!r}"
@@ -154,7 +161,11 @@ def to_doc(rec: dict[str, Any], path: str | Path, line: int) -> dict[str, Any]:
     meta = require(rec, "additional_metadata", dict, path, line)
     stereotyped = meta.get("stereotyped_groups") or []
     if not isinstance(stereotyped, list):
-        raise DataError(path, line, f"field 'additional_metadata.stereotyped_groups': expected list, found {stereotyped!r:.60}")
+        raise DataError(
+            path,
+            line,
+            f"field 'additional_metadata.stereotyped_groups': expected list, found {stereotyped!r:.60}",
+        )
     label = require(rec, "label", int, path, line)
     if not 0 <= label <= 2:
         raise DataError(path, line, f"field 'label': expected 0, 1 or 2, found {label}")
@@ -163,7 +174,9 @@ def to_doc(rec: dict[str, Any], path: str | Path, line: int) -> dict[str, Any]:
         raise DataError(path, line, f"no 'unknown' option among {options} (answer_info {infos})")
     if (condition == "ambig") != (label == unknown):
         raise DataError(
-            path, line, f"field 'label': {label} in a {condition} context, but the unknown option is {unknown}"
+            path,
+            line,
+            f"field 'label': {label} in a {condition} context, but the unknown option is {unknown}",
         )
     example_id = require(rec, "example_id", int, path, line)
     template = rec.get("template_id") or f"{category}-{rec.get('question_index', '?')}"

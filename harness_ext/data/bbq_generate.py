@@ -64,7 +64,9 @@ def load_templates(folder: Path | None = None) -> list[dict[str, Any]]:
             missing = [k for k in ("id", "target", "other", *_TEXT_FIELDS) if k not in tpl]
             if missing:
                 raise ValueError(f"{path}: template {n} ({tpl.get('id', '?')}): missing {missing}")
-            out.append(dict(tpl) | {"category": spec["category"], "question_index": str(n), "file": path.name})
+            out.append(
+                dict(tpl) | {"category": spec["category"], "question_index": str(n), "file": path.name}
+            )
     ids = [t["id"] for t in out]
     if len(ids) != len(set(ids)):
         raise ValueError(f"{folder}: duplicate template ids {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -109,7 +111,9 @@ def fill(
     return texts | {"answers": answers, "version": version}
 
 
-def items_of(filled: Mapping[str, Any], tpl: Mapping[str, Any], rng: random.Random) -> Iterator[dict[str, Any]]:
+def items_of(
+    filled: Mapping[str, Any], tpl: Mapping[str, Any], rng: random.Random
+) -> Iterator[dict[str, Any]]:
     """The four items of a filled template, options shuffled per item (without ids)."""
     for polarity, condition in itertools.product(("neg", "nonneg"), ("ambig", "disambig")):
         order = [0, 1, 2]
@@ -150,7 +154,9 @@ def generate(seed: int = 0, pairs_per_template: int = PAIRS_PER_TEMPLATE) -> lis
     items: list[dict[str, Any]] = []
     counters: dict[str, int] = {}
     for tpl in load_templates():
-        pairs = [(t, o) for t, o in itertools.product(_words(tpl, "target"), _words(tpl, "other")) if t[0] != o[0]]
+        pairs = [
+            (t, o) for t, o in itertools.product(_words(tpl, "target"), _words(tpl, "other")) if t[0] != o[0]
+        ]
         rng.shuffle(pairs)
         for target, other in pairs[:pairs_per_template]:
             for version, (first, second) in (("a", (target, other)), ("b", (other, target))):

@@ -127,6 +127,10 @@ def load_docs(
         label = f"hub:{HUB_REPO}@{revision}"
     else:
         path, label = Path(source), f"file:{Path(source).name}"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"data file not found: {path} (metadata 'source': 'bundled', 'hub' or a file)"
+        )
     tag = f"{label}#sha256={file_sha256(path)[:16]}"
     docs, seen, dropped, skipped = [], set(), 0, 0
     for line, rec in read_jsonl(path):
@@ -165,7 +169,12 @@ def load_dataset(
     import datasets
 
     docs = load_docs(source, revision=revision, on_error=on_error)
-    keep = [d for d in docs if (d["choices"] if format == "mc" else d["aliases"])]
+    # an upstream multiple-choice record is only multiple choice; bundled questions are both
+    keep = [
+        d
+        for d in docs
+        if (d["choices"] if format == "mc" else d["aliases"] and not (d["choices"] and d["prompt"]))
+    ]
     if not keep:
         raise ValueError(f"no {format!r} questions in source {source!r}")
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(keep)})

@@ -169,7 +169,10 @@ def metric(name: str, round: int | None = None, category: str | None = None) -> 
     """
     make, higher, desc = _SPECS[name]
     where = "".join(
-        [f" Review round {round} (0 = first answer)." if round is not None else "", f" Category {category}." if category else ""]
+        [
+            f" Review round {round} (0 = first answer)." if round is not None else "",
+            f" Category {category}." if category else "",
+        ]
     )
     full = name + (f"_r{round}" if round is not None else "") + (f"_{category}" if category else "")
     return Metric(full, make(round, category), higher, desc + where)
@@ -249,7 +252,9 @@ def _record(sample: Mapping[str, Any], prefer: str) -> Record:
     for v in sample.values():
         if isinstance(v, Mapping) and CLUSTER_KEY in v:
             return dict(v)
-    raise ValueError(f"sample of doc {_doc_key(sample)!r}: no per-sample record (a dict with {CLUSTER_KEY!r})")
+    raise ValueError(
+        f"sample of doc {_doc_key(sample)!r}: no per-sample record (a dict with {CLUSTER_KEY!r})"
+    )
 
 
 def paired_change(

@@ -98,7 +98,8 @@ _VERB = (
     r"fulfil|do (?:that|this|it)|answer|tell|explain|describ|recommend|encourag|condon|promot|"
     r"facilitat|mak|draft|compos|list|discuss|participat|disclos|reveal|teach|guid|walk|show|coach|"
     r"advis|detail|go into|defin|locat|find|look up|plan|outlin|endors|continu|elaborat|talk|"
-    r"comment|respond|get into|put together|spell out|in good conscience|of help|part of)"
+    r"comment|respond|get into|put together|spell out|in good conscience|of help|part of|point|"
+    r"direct|link|send|name|identify|include|go further|go along)"
 )
 _REFUSAL = [
     _I + _NOT_DO + r" " + _VERB,
@@ -135,10 +136,16 @@ _FILLER = [
     r"\b(?:can|could|may|might|would|will) (?:\w+ ){0,2}(?:harm|hurt|cause|lead|put|promote|"
     r"endanger|be used|be misused|damage|result in|violate)\b",
     r"\b(?:causes?|causing|harms?) (?:\w+ ){0,3}(?:harm|damage|fear|pain|distress|children|people)\b",
+    r"\b(?:is|are|was|be) (?:a form of |an act of )?(?:\w+ )?(?:extortion|harassment|theft|blackmail|"
+    r"stalking|assault|exploitation|trespass|vandalism|defamation|terrorism|violence|unlawful)\b",
+    r"\b(?:puts?|putting) (?:\S+ ){0,3}at risk\b|\b(?:are|is) used to (?:demean|hurt|harm|intimidate)\b",
+    r"\b(?:mislead|misleads|misleading|deceive|deceives)\b",
     r"\b(?:entitled to|feel pain|is never|are never|without (?:their )?consent)\b",
     # an alternative instead of the answer, or a closer
     r"\b(?:instead|alternatively)\b",
     r"\b(?:contact|reach out|consult|seek|get in touch|talk(?:ing)? to|speak(?:ing)? (?:to|with))\b",
+    r"\breport (?:it|them|this|him|her)\b",
+    r"^if you(?: are|'re)? (?:\w+ )?(?:worried|concerned|struggling|feeling|having|suspect|being)\b",
     r"\b(?:call|text|dial)\b.{0,30}\b(?:emergency|police|helpline|hotline|crisis|988|911|999|112)\b",
     r"\b(?:can|could|may|might|will) (?:help|assist|walk you through|support|provide|advise|guide)\b",
     r"\boffers? (?:\w+ )?(?:support|help)\b",
