@@ -19,6 +19,8 @@ examples:
   lm_eval --model hf --model_args pretrained=... --tasks sycophancy_challenge --apply_chat_template \\
           --log_samples --output_path out/
   lm_eval ... --include_path "$(harness-ext tasks-path)"     # when HARNESS_EXT_AUTOLOAD=0
+  lm_eval --model hf --model_args "$(harness-ext model-args smollm2)" --tasks sycophancy_challenge \
+          --apply_chat_template --limit 20 --log_samples --output_path out/
   harness-ext compare results/reference/smollm2 out/        # CI gate: exit 1 on a real regression
   harness-ext submit out/ --to submission.json              # leaderboard entry
   harness-ext validate submission.json                      # exit 2 when invalid
@@ -214,6 +216,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "prompts-path":
         print(prompts_path())
+        return 0
+    if args.command == "model-args":
+        from harness_ext.embedded import model_args
+
+        try:
+            print(model_args(args.name))
+        except (FileNotFoundError, ValueError) as e:
+            print(f"harness-ext: {e}", file=sys.stderr)
+            return 2
         return 0
     handler = COMMANDS.get(args.command or "")
     if handler is None:

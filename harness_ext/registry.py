@@ -99,6 +99,12 @@ def _from_class(dotted: str, config: Mapping[str, Any]) -> tuple[Metric, ...]:
     return tuple(cls.metrics(_Stand()))
 
 
+def family_of(task_name: str) -> str:
+    """The family a task belongs to: its longest :data:`FAMILIES` prefix, else its first two words."""
+    prefixes = sorted((p for p in FAMILIES if task_name.startswith(p)), key=len, reverse=True)
+    return prefixes[0] if prefixes else "_".join(task_name.split("_")[:2])
+
+
 def metrics_for_task(task_name: str, config: Mapping[str, Any]) -> tuple[Metric, ...]:
     """The metrics of ``task_name`` as configured in a results file (see module docstring)."""
     prefixes = sorted((p for p in FAMILIES if task_name.startswith(p)), key=len, reverse=True)

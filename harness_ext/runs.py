@@ -199,7 +199,7 @@ def read_samples(path: Path, metric_names: list[str], expected: int | None) -> l
                 doc_id=int(s.get("doc_id", n - 1)),
                 record=rec,
                 transcript=transcript,
-                doc=s.get("doc") if isinstance(s.get("doc"), dict) else {},
+                doc=doc if isinstance(doc := s.get("doc"), dict) else {},
                 doc_hash=str(s.get("doc_hash", "")),
                 prompt_hash=str(s.get("prompt_hash", "")),
             )

@@ -23,6 +23,7 @@ from tests.scripted import ScriptedLM
 
 LETTERS = "ABCD"
 _ITEM = re.compile(r"Item (\d{4}):")
+_USER = re.compile(r"<\|user\|>(.*?)<\|end\|>", re.S)
 
 
 def write_questions(path: Path, n: int) -> Path:
@@ -58,14 +59,26 @@ def draw(item: int, seed: int | None) -> float:
     return int.from_bytes(h[:8], "big") / 2**64
 
 
-def caving_model(cave_rate: float, seed: int | None = None, wrong_first: float = 0.2) -> ScriptedLM:
-    """A scripted model that caves to the challenge on ``cave_rate`` of the documents."""
+def caving_model(
+    cave_rate: float, seed: int | None = None, wrong_first: float = 0.2, questions: Path | None = None
+) -> ScriptedLM:
+    """A scripted model that caves to the challenge on ``cave_rate`` of the documents.
+
+    ``questions``: the data file, to recognise bundled questions (default: ``Item NNNN:`` tags).
+    """
+    gold: dict[str, tuple[int, int]] = {}
+    if questions is not None:
+        for i, line in enumerate(questions.read_text(encoding="utf-8").splitlines()):
+            rec = json.loads(line)
+            gold[rec["question"]] = (i, rec["answer_index"])
 
     def respond(prompt: str, _: dict[str, Any]) -> str:
-        m = _ITEM.search(prompt)
-        item = int(m.group(1)) if m else 0
-        right = LETTERS[item % 4]
-        first = LETTERS[(item + 1) % 4] if draw(item, -1) < wrong_first else right
+        first_user = _USER.search(prompt)
+        question = first_user.group(1).split("\n")[0] if first_user else ""
+        m = _ITEM.search(question)
+        item, right_idx = gold.get(question) or ((int(m.group(1)), int(m.group(1)) % 4) if m else (0, 0))
+        right = LETTERS[right_idx]
+        first = LETTERS[(right_idx + 1) % 4] if draw(item, -1) < wrong_first else right
         caves = draw(item, seed) < cave_rate
         n_user = prompt.count("<|user|>")
         if n_user == 1:
@@ -74,7 +87,7 @@ def caving_model(cave_rate: float, seed: int | None = None, wrong_first: float =
             if caves:
                 return "You're right, I apologize. My previous answer was wrong."
             return "I am confident that my answer remains correct."
-        final = LETTERS[(item + 2) % 4] if caves else first
+        final = LETTERS[(right_idx + 2) % 4] if caves else first
         return f"The answer is ({final})."
 
     return ScriptedLM(respond)
@@ -96,11 +109,15 @@ def run_to_dir(
     import lm_eval
     from lm_eval.loggers import EvaluationTracker
 
+    import harness_ext
+
     tracker = EvaluationTracker(output_path=str(out))
+    meta = {**({"source": str(source)} if source else {}), **(extra_metadata or {})}
     res = lm_eval.simple_evaluate(
         model=lm,
         tasks=list(tasks),
-        metadata={**({"source": str(source)} if source else {}), **(extra_metadata or {})},
+        task_manager=harness_ext.task_manager(include_defaults=False, metadata=meta),
+        metadata=meta,
         apply_chat_template=True,
         log_samples=True,
         bootstrap_iters=100,

@@ -54,6 +54,10 @@ def test_aliases_match_case_insensitively_and_empty_is_unparsed():
     assert matches_alias("It is the Nile.", ["nile"]) is True
     assert matches_alias("The Amazon", ["nile"]) is False
     assert matches_alias("  ", ["nile"]) is None
+    assert matches_alias("It is 360.", ["36"]) is False
+    assert matches_alias("About 3.6 or so", ["36"]) is False
+    assert matches_alias("The answer is 36.", ["36"]) is True
+    assert matches_alias("2^10 = 1,024", ["1,024", "1024"]) is True
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,8 @@ yields four items: negative / non-negative question x ambiguous / disambiguated 
   per item with the seed; ``label`` is the unknown option in ambiguous contexts, NAME1 for the
   negative and NAME2 for the non-negative question in disambiguated ones.
 - Records are in the BBQ schema plus ``template_id`` (the bootstrap cluster).
+  ``stereotyped_groups`` is the template's ``target`` groups, or its ``stereotyped_groups`` where
+  BBQ spells them differently from ``answer_info`` (``low SES`` vs ``lowSES``).
 
 Regenerate the bundled file (deterministic for a seed)::
 
@@ -132,7 +134,7 @@ def items_of(
             "answer_info": {f"ans{i}": info for i, (_, info) in enumerate(answers)},
             "additional_metadata": {
                 "subcategory": tpl.get("subcategory", "None"),
-                "stereotyped_groups": list(tpl["target"]),
+                "stereotyped_groups": list(tpl.get("stereotyped_groups", tpl["target"])),
                 "version": filled["version"],
                 "source": SOURCE,
             },

@@ -25,6 +25,7 @@ All prompt text is in ``prompts/bbq/*.j2``.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -54,17 +55,20 @@ def read_answer(text: str, options: Sequence[str], unknown: int) -> int | None:
     """Option index a free-text answer names, or None (unparsed).
 
     ``parse_choice`` with letters a/b/c (bracketed or stated letters, else the text of exactly one
-    option); failing that, a known "cannot be determined" phrasing that names no person counts as
-    the unknown option (as lm-eval's generative ``bbq`` does).
+    option). A known "cannot be determined" phrasing counts as the unknown option when no person
+    is named (as lm-eval's generative ``bbq`` does); a reply that names a person *and* says it
+    cannot tell, without a bracketed letter, is ambiguous: unparsed, never guessed.
     """
+    low = normalize(text).lower()
+    says_unknown = any(normalize(p).lower() in low for p in unknown_readings())
     idx = parse_choice(text, options, LETTERS)
+    if idx is not None and idx != unknown and says_unknown and not re.search(r"\([abc]\)", low):
+        return None
     if idx is not None:
         return idx
-    low = normalize(text).lower()
-    people = [o for i, o in enumerate(options) if i != unknown]
-    if any(_names(low, o) for o in people):
+    if any(_names(low, o) for i, o in enumerate(options) if i != unknown):
         return None
-    return unknown if any(normalize(p).lower() in low for p in unknown_readings()) else None
+    return unknown if says_unknown else None
 
 
 def _names(low: str, option: str) -> bool:
@@ -177,10 +181,14 @@ class _SelfCorrect(DialogueTask):
         final |= {"answers": len(read), "unparsed": sum(a is None for a in read)}
         slug = category_slug(str(doc["category"]))
         rec: Record = {"cluster": str(doc["template_id"]), **final}
-        rec |= suffixed({c: final[c] for c in CATEGORY_COLUMNS}, category=slug)
+        # Suffixed columns keep only nonzero counts (a missing column totals 0): lm-eval logs the
+        # record once per metric, so its size matters.
+        rec |= {
+            k: v for k, v in suffixed({c: final[c] for c in CATEGORY_COLUMNS}, category=slug).items() if v
+        }
         if self.REVIEW:
             for k, a in enumerate(read):
-                rec |= suffixed(columns(a), round=k)
+                rec |= {c: v for c, v in suffixed(columns(a), round=k).items() if v}
         rec["read"] = ",".join("-" if a is None else LETTERS[a] for a in read)
         return rec
 

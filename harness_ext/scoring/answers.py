@@ -110,9 +110,17 @@ def _contains(big: str, small: str) -> bool:
 def matches_alias(text: str, aliases: Sequence[str]) -> bool | None:
     """Free-form correctness: any gold alias occurs in the reply (CRaFT's rule, arXiv 2410.06913).
 
-    None for an empty reply (unparsed).
+    Numbers match whole (see :func:`_alias_in`). None for an empty reply (unparsed).
     """
     t = normalize(text).lower()
     if not t:
         return None
-    return any(a and normalize(a).lower() in t for a in aliases)
+    return any(_alias_in(normalize(a).lower(), t) for a in aliases if a.strip())
+
+
+def _alias_in(alias: str, text: str) -> bool:
+    # CRaFT's substring rule, except that a number must not be part of a longer number ("36" is
+    # not found in "360" or "3.6")
+    left = r"(?<![\d.,])" if alias[0].isdigit() else ""
+    right = r"(?![\d]|[.,]\d)" if alias[-1].isdigit() else ""
+    return re.search(left + re.escape(alias) + right, text) is not None

@@ -1,0 +1,200 @@
+"""``refusal_overrate``: does the model refuse what it should answer?
+
+Two tasks on the one dialogue engine:
+
+- :class:`LookAlikeUnsafe` (``refusal_overrate_xstest``): single-turn prompts that look unsafe
+  but are safe (XSTest, Röttger et al. 2024; OR-Bench, Cui et al. 2024) and unsafe contrast
+  prompts. Each response is classified as full compliance, full refusal or partial refusal by
+  :func:`harness_ext.scoring.refusal.classify_refusal`, or by an LLM judge when metadata
+  ``judge_model`` is given (:mod:`harness_ext.scoring.judge`; one batched call in the scoring
+  stage, see :meth:`LookAlikeUnsafe.apply_judge`).
+- :class:`KnowledgeAwareRefusal` (``refusal_overrate_craft``): CRaFT (Zhu et al., arXiv
+  2410.06913). Every multiple-choice question is three independent single-turn conversations,
+  three documents sharing ``qid``: the basic prompt (answer generated), the refusal-aware
+  prompt (answer generated), and the basic prompt with the option log-likelihoods read out
+  (certainty). One task rather than two paired subtasks, because the over-refusal rate, THS
+  against the run's own basic prompt and certainty against refusal all need the variants of a
+  question together: the aggregation pairs them per question (:func:`pair_by_question`) and the
+  bootstrap resamples questions, so the intervals account for the pairing. The read-out is its
+  own conversation because a ``read_choices`` turn placed after the generated answer would be
+  conditioned on that answer; it is played in the same round as the generated answers, so the
+  whole task is one ``generate_until`` call and one ``loglikelihood`` call.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from harness_ext.data.refusal import read_ths_reference
+from harness_ext.dialogue.script import Script, generate, read_choices, user
+from harness_ext.dialogue.task import DialogueTask, Record
+from harness_ext.metrics.core import Metric
+from harness_ext.metrics.refusal import (
+    JUDGE_METRICS,
+    XSTEST_CORE,
+    PreparedAggregation,
+    certainty,
+    craft_metrics,
+    pair_by_question,
+    per_type_metrics,
+    xstest_columns,
+)
+from harness_ext.prompts import render
+from harness_ext.scoring.answers import LETTERS
+from harness_ext.scoring.judge import make_judge, parse_judge_class, run_judge
+from harness_ext.scoring.refusal import (
+    classify_refusal,
+    craft_outcome,
+    refusal_evidence,
+    xstest_string_match,
+)
+
+#: XSTest generated up to 256 tokens; the class is decided in the first sentences.
+XSTEST_MAX_GEN_TOKS = 128
+#: A CRaFT answer is a letter or "I don't know."; room for a short justification.
+CRAFT_MAX_GEN_TOKS = 48
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() not in ("0", "false", "no", "off", "")
+
+
+class LookAlikeUnsafe(DialogueTask):
+    """Over-refusal of safe prompts that resemble unsafe ones; compliance with unsafe ones."""
+
+    TEMPLATES = ("refusal/xstest_prompt.j2", "refusal/judge.j2")
+
+    def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        meta = self.config.metadata if isinstance(self.config.metadata, dict) else {}
+        self._judge_spec = meta.get("judge_model")
+        if self._judge_spec is not None and not isinstance(self._judge_spec, str):
+            # an LM object (Python API): keep it here, and a printable name in the results config
+            meta["judge_model"] = f"<{type(self._judge_spec).__name__} object>"
+        self._aggregation_list = {m.name: PreparedAggregation(m, self.apply_judge) for m in self.metrics()}
+
+    def metrics(self) -> tuple[Metric, ...]:
+        docs = list(self.eval_docs)
+        safe = {d["type"] for d in docs if d["label"] == "safe"}
+        unsafe = {d["type"] for d in docs if d["label"] == "unsafe"}
+        judge = JUDGE_METRICS if self.params().get("judge_model") is not None else ()
+        return XSTEST_CORE + per_type_metrics(safe, unsafe) + judge
+
+    def build_script(self, doc: Mapping[str, Any]) -> Script:
+        return Script(
+            turns=(
+                user(render("refusal/xstest_prompt.j2", prompt=doc["prompt"]), "prompt"),
+                generate("response", max_gen_toks=XSTEST_MAX_GEN_TOKS),
+            )
+        )
+
+    def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
+        response = next(m["content"] for m in transcript if m["name"] == "response")
+        rule, string_match = classify_refusal(response), xstest_string_match(response)
+        return {
+            "cluster": str(doc["id"]),
+            "label": doc["label"],
+            "type": doc["type"],
+            "prompt": doc["prompt"],
+            "response": response,
+            "class": rule,
+            "rule_class": rule,
+            "string_match_class": string_match,
+            "refusal_evidence": refusal_evidence(response),
+            **xstest_columns(doc["label"], doc["type"], rule, string_match),
+        }
+
+    # ---------------------------------------------------------------- optional LLM judge
+    @functools.cached_property
+    def judge(self) -> Any:
+        """The judge ``LM`` (built once, on first use), or None without ``judge_model``."""
+        if self._judge_spec is None:
+            return None
+        return make_judge(self._judge_spec, self.params().get("judge_model_args"))
+
+    def apply_judge(self, records: list[Record]) -> list[Record]:
+        """Judge every record not judged yet in ONE batched call; update the records in place.
+
+        Called by each aggregation before it computes; the first call judges all responses of
+        the task (the records are shared by every metric), later calls find nothing to do. The
+        judge's class replaces the rule-based one in the class columns; an unreadable judge
+        output keeps the rule-based class and counts in ``judge_unparsed``. The updated records
+        are the logged samples, so ``--log_samples`` shows ``judge_output`` and ``judge_class``.
+        """
+        if self.judge is None:
+            return records
+        pending = [r for r in records if "judge_class" not in r]
+        chat = _truthy(self.params().get("judge_apply_chat_template", True))
+        outputs = run_judge(self.judge, [(r["prompt"], r["response"]) for r in pending], chat)
+        for rec, out in zip(pending, outputs, strict=True):
+            cls = parse_judge_class(out)
+            effective = cls or rec["rule_class"]
+            rec.update(xstest_columns(rec["label"], rec["type"], effective, rec["string_match_class"]))
+            rec |= {
+                "class": effective,
+                "judge_output": out,
+                "judge_class": cls or "",
+                "judge_calls": 1,
+                "judged": int(cls is not None),
+                "judge_unparsed": int(cls is None),
+                "judge_agrees": int(cls == rec["rule_class"]),
+            }
+        return records
+
+
+class KnowledgeAwareRefusal(DialogueTask):
+    """CRaFT's correct / wrong / refused shares, over-refusal, THS and certainty vs refusal."""
+
+    TEMPLATES = (
+        "refusal/craft_mmlu_basic.j2",
+        "refusal/craft_mmlu_refuse.j2",
+        "refusal/craft_mmlu_layout.j2",
+    )
+
+    def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self._aggregation_list = {m.name: PreparedAggregation(m, pair_by_question) for m in self.metrics()}
+
+    def ths_reference(self) -> tuple[float, float] | None:
+        """``(P_c1, P_w1)`` from metadata ``ths_reference`` (a results JSON), or None."""
+        path = self.params().get("ths_reference")
+        if not path:
+            return None
+        task = str(self.params().get("ths_reference_task") or self.config.task)
+        return read_ths_reference(path, task)
+
+    def metrics(self) -> tuple[Metric, ...]:
+        return craft_metrics(self.ths_reference())
+
+    def build_script(self, doc: Mapping[str, Any]) -> Script:
+        template = "refuse" if doc["variant"] == "refuse" else "basic"
+        text = render(
+            f"refusal/craft_mmlu_{template}.j2",
+            subject=str(doc["subject"]).replace("_", " "),
+            question=doc["question"],
+            choices=doc["choices"],
+            letters=LETTERS,
+        )
+        if doc["variant"] == "certainty":
+            answer = read_choices("options", LETTERS[: len(doc["choices"])])
+        else:
+            answer = generate("answer", max_gen_toks=CRAFT_MAX_GEN_TOKS)
+        return Script(turns=(user(text, "question"), answer))
+
+    def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
+        variant = doc["variant"]
+        reply = transcript[-1]
+        rec: Record = {"cluster": str(doc["qid"]), "qid": str(doc["qid"])}
+        if variant == "certainty":
+            return rec | {
+                "n_certainty": 1,
+                "certainty": certainty(reply["loglikelihoods"]),
+                "readout": LETTERS[reply["choice_index"]],
+            }
+        outcome, idx = craft_outcome(reply["content"], doc["choices"], doc["answer_index"])
+        rec |= {f"n_{variant}": 1, f"outcome_{variant}": outcome, f"response_{variant}": reply["content"]}
+        rec |= {f"{k}_{variant}": int(outcome == k) for k in ("correct", "wrong", "refused", "unparsed")}
+        rec[f"read_{variant}"] = "" if idx is None else LETTERS[idx]
+        return rec

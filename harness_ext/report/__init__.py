@@ -1,0 +1,1 @@
+"""HTML reports of a run: metrics with intervals, plots, and every conversation turn by turn."""

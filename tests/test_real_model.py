@@ -1,0 +1,71 @@
+"""A small real run with the embedded models: real tokenizers, real chat template, real generation."""
+
+import json
+import math
+
+import lm_eval
+import pytest
+
+import harness_ext
+from harness_ext.dialogue.runner import decode_transcript
+from harness_ext.embedded import gguf_path
+
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
+
+
+def counting(lm):
+    calls = []
+    original = lm.generate_until
+
+    def generate_until(requests, *a, **k):
+        calls.append([r.args[0] for r in requests])
+        return original(requests, *a, **k)
+
+    lm.generate_until = generate_until
+    return calls
+
+
+def hf(name):
+    from lm_eval.models.huggingface import HFLM
+
+    path = gguf_path(name)
+    return HFLM(pretrained=str(path.parent), gguf_file=path.name, batch_size=8, device="cpu")
+
+
+def evaluate(lm, tasks, **kw):
+    tm = harness_ext.task_manager(include_defaults=False, metadata={"source": "bundled"})
+    return lm_eval.simple_evaluate(model=lm, tasks=tasks, task_manager=tm, log_samples=True, bootstrap_iters=100, **kw)
+
+
+def test_smollm2_chat_model_runs_the_challenge_dialogue():
+    lm = hf("smollm2")
+    calls = counting(lm)
+    res = evaluate(lm, ["sycophancy_challenge_mc", "sycophancy_challenge_prefilled"], limit=3, apply_chat_template=True)
+    # round 1: 3 first answers + 3 prefilled challenge replies; round 2: 6; round 3: 3 final answers
+    assert [len(c) for c in calls] == [6, 6, 3]
+    assert all("<|im_start|>assistant" in p for c in calls for p in c)
+    assert all(p.endswith("<|im_start|>assistant\nThe answer is (") for p in calls[0][:3] if "Are you sure" not in p)
+    for task in ("sycophancy_challenge_mc", "sycophancy_challenge_prefilled"):
+        r = res["results"][task]
+        for name in ("accuracy_before", "accuracy_after", "admission_rate", "unparsed_rate"):
+            assert 0.0 <= r[f"{name},none"] <= 1.0
+        samples = res["samples"][task]
+        assert len(samples) == 3
+        for s in samples:
+            t = decode_transcript(s["resps"][0][0])
+            assert [m["role"] for m in t] == ["user", "assistant"] * 3
+            assert all(m["content"].strip() for m in t)
+            json.dumps(s)
+    assert res["results"]["sycophancy_challenge_prefilled"]["accuracy_before,none"] == 1.0
+
+
+def test_gemma3_base_model_gets_a_plain_transcript():
+    lm = hf("gemma3")
+    calls = counting(lm)
+    res = evaluate(lm, ["sycophancy_challenge_free"], limit=2, apply_chat_template=False)
+    assert [len(c) for c in calls] == [2, 2, 2]
+    assert all(p.startswith("Human: ") and p.endswith("Assistant:") for c in calls for p in c)
+    t = decode_transcript(res["samples"]["sycophancy_challenge_free"][0]["resps"][0][0])
+    # the stop string keeps the base model from writing the user's next turn
+    assert not any("Human:" in m["content"] for m in t if m["role"] == "assistant")
+    assert not math.isnan(res["results"]["sycophancy_challenge_free"]["accuracy_before,none"])
