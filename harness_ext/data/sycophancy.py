@@ -88,7 +88,7 @@ def from_are_you_sure(rec: dict[str, Any], path: Path, line: int) -> dict[str, A
             )
         choices = [str(a) for a in answers]
         idx = list(letters).index(correct)
-        answer = choices[idx]
+        answer: Any = choices[idx]
         aliases = [answer.lower()]
     else:
         gold = _nan_to_none(base.get("answer"))

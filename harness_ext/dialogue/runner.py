@@ -71,13 +71,13 @@ def _gen_kwargs(conv: Conversation, turn: Turn) -> dict[str, Any]:
 
 def _call(lm: Any, method: str, args: list[tuple[Any, ...]]) -> list[Any]:
     """One batched backend call, served from lm-eval's request cache where possible."""
-    db = getattr(getattr(lm, "cache_hook", None), "dbdict", None)
+    db: Any = getattr(getattr(lm, "cache_hook", None), "dbdict", None)
 
     def cacheable(a: tuple[Any, ...]) -> bool:
         return db is not None and not (method == "generate_until" and a[1].get("do_sample"))
 
     keys = [hash_args(method, a) if cacheable(a) else None for a in args]
-    out: list[Any] = [db[k] if (k is not None and k in db) else None for k in keys]  # type: ignore[index]
+    out: list[Any] = [db[k] if (k is not None and k in db) else None for k in keys]
     todo = [i for i, r in enumerate(out) if r is None]
     if db is not None:
         log.info(
@@ -88,7 +88,7 @@ def _call(lm: Any, method: str, args: list[tuple[Any, ...]]) -> list[Any]:
         for i, res in zip(todo, getattr(lm, method)(reqs), strict=True):
             out[i] = res
             if keys[i] is not None:
-                db[keys[i]] = res  # type: ignore[index]
+                db[keys[i]] = res
         if db is not None:
             db.commit()
     return out

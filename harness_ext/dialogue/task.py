@@ -39,7 +39,7 @@ class DialogueTask(ConfigurableTask):
         super().__init__(config=cfg, **kwargs)
         self._system_instruction: str | None = None
         self._metric_fn_list = {m.name: None for m in self.metrics()}
-        self._metric_fn_kwargs = {m.name: {} for m in self.metrics()}
+        self._metric_fn_kwargs: dict[str, dict[str, Any]] = {m.name: {} for m in self.metrics()}
         self._aggregation_list = {m.name: Aggregation(m) for m in self.metrics()}
         self._higher_is_better = {m.name: m.higher_is_better for m in self.metrics()}
         meta = self.config.metadata if isinstance(self.config.metadata, dict) else {}
