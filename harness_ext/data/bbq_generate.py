@@ -36,6 +36,7 @@ import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
 from harness_ext.data.bbq import unknown_phrases, vocabulary
+from harness_ext.data.io import interleave
 from harness_ext.paths import prompts_path
 
 TEMPLATE_DIR = "bbq/templates"
@@ -167,7 +168,16 @@ def generate(seed: int = 0, pairs_per_template: int = PAIRS_PER_TEMPLATE) -> lis
                     n = counters.get(tpl["category"], 0)
                     counters[tpl["category"]] = n + 1
                     items.append({"example_id": n, **item})
-    return items
+    return _balanced_order(items)
+
+
+def _balanced_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Filled templates (runs of 4 items) interleaved across categories, so ``--limit N`` is balanced."""
+    by_cat: dict[str, list[list[dict[str, Any]]]] = {}
+    for k in range(0, len(items), 4):
+        by_cat.setdefault(items[k]["category"], []).append(items[k : k + 4])
+    quads = interleave([by_cat[c] for c in sorted(by_cat)])
+    return [item for quad in quads for item in quad]
 
 
 def write_jsonl(items: list[dict[str, Any]], out: Path) -> None:

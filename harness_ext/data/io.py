@@ -53,3 +53,15 @@ def require(rec: dict[str, Any], key: str, kind: type | tuple[type, ...], path: 
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise DataError(path, line, f"field '{key}': expected {want}, found {val!r:.60}")
     return val
+
+
+def interleave(groups: list[list[Any]]) -> list[Any]:
+    """Round-robin over ``groups`` (first of each, then second of each, ...).
+
+    Bundled files are stored in this order so that lm-eval's ``--limit N`` (the first N documents)
+    is a balanced subset across categories, not the first category only.
+    """
+    out: list[Any] = []
+    for i in range(max((len(g) for g in groups), default=0)):
+        out.extend(g[i] for g in groups if i < len(g))
+    return out

@@ -19,7 +19,7 @@ from lm_eval.api.task import ConfigurableTask
 from harness_ext.dialogue.lm_patch import install
 from harness_ext.dialogue.runner import REQUEST_TYPE, decode_transcript
 from harness_ext.dialogue.script import Script
-from harness_ext.metrics.core import Aggregation, Metric
+from harness_ext.metrics.core import Aggregation, Metric, SharedRecord
 from harness_ext.prompts import template_hash
 
 Record = dict[str, Any]
@@ -86,9 +86,10 @@ class DialogueTask(ConfigurableTask):
             metadata=kwargs.get("metadata", (None, None, None)),
         )
 
-    def process_results(self, doc: Any, results: list[Any]) -> dict[str, Record]:
+    def process_results(self, doc: Any, results: list[Any]) -> dict[str, Mapping[str, Any]]:
         record = self.score(doc, decode_transcript(results[0]))
-        return {m.name: record for m in self.metrics()}
+        first, *rest = (m.name for m in self.metrics())
+        return {first: record} | {name: SharedRecord(record, first) for name in rest}
 
     def provenance(self) -> dict[str, Any]:
         """Source of the documents, their content hash and the hashes of the prompt templates."""

@@ -14,7 +14,7 @@ A metric whose denominator is empty is NaN, never 0.0: an empty conditional rate
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +140,40 @@ def estimate(
         return Interval(value, math.nan, math.nan, math.nan, cols.n_records)
     low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
     return Interval(value, float(reps.std(ddof=1)), float(low), float(high), cols.n_records)
+
+
+class SharedRecord(Mapping[str, Any]):
+    """The per-sample record as seen by every metric after the first.
+
+    lm-eval logs each metric's per-sample value in the samples file; with the record itself under
+    every metric name a task with many metrics would log it dozens of times per sample. The first
+    metric gets the record (a dict, logged in full); the others get this read-only view of the same
+    dict, which lm-eval's JSON writer logs as a short reference string.
+    """
+
+    __slots__ = ("data", "ref")
+
+    def __init__(self, data: dict[str, Any], ref: str):
+        self.data, self.ref = data, ref
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __str__(self) -> str:
+        return f"<record under {self.ref}>"
+
+    __repr__ = __str__
+
+
+def record_of(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The underlying (mutable, shared) record of a per-metric value."""
+    return item.data if isinstance(item, SharedRecord) else dict(item) if not isinstance(item, dict) else item
 
 
 class Aggregation:

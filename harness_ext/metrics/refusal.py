@@ -32,6 +32,7 @@ from harness_ext.metrics.core import (
     estimate,
     point,
     ratio,
+    record_of,
     safe_div,
 )
 
@@ -323,8 +324,8 @@ class PreparedAggregation(Aggregation):
         self.prepare = prepare
 
     def __call__(self, items: Iterable[Mapping[str, Any]]) -> float:
-        return point(self.metric, self.prepare([dict(i) if not isinstance(i, dict) else i for i in items]))
+        return point(self.metric, self.prepare([record_of(i) for i in items]))
 
     def stderr(self, items: Iterable[Mapping[str, Any]], iters: int = DEFAULT_ITERS) -> float:
-        recs = self.prepare([dict(i) if not isinstance(i, dict) else i for i in items])
+        recs = self.prepare([record_of(i) for i in items])
         return estimate(self.metric, recs, iters=min(iters, DEFAULT_ITERS)).stderr
