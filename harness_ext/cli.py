@@ -19,7 +19,7 @@ examples:
   lm_eval --model hf --model_args pretrained=... --tasks sycophancy_challenge --apply_chat_template \\
           --log_samples --output_path out/
   lm_eval ... --include_path "$(harness-ext tasks-path)"     # when HARNESS_EXT_AUTOLOAD=0
-  lm_eval --model hf --model_args "$(harness-ext model-args smollm2)" --tasks sycophancy_challenge \
+  lm_eval --model hf --model_args "$(harness-ext model-args smollm2)" --tasks sycophancy_challenge \\
           --apply_chat_template --limit 20 --log_samples --output_path out/
   harness-ext compare results/reference/smollm2 out/        # CI gate: exit 1 on a real regression
   harness-ext submit out/ --to submission.json              # leaderboard entry
@@ -87,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("tasks-path", help="print the folder of task YAML (for lm_eval --include_path)")
     sub.add_parser("prompts-path", help="print the folder of prompt templates")
+    m = sub.add_parser(
+        "model-args",
+        help="print lm_eval --model_args for an embedded offline model",
+        description="Print the --model_args string that loads an embedded model (shipped in a PyPI "
+        "package, no download) with lm-eval's hf backend.",
+    )
+    m.add_argument(
+        "name",
+        nargs="?",
+        default="smollm2",
+        choices=["smollm2", "gemma3"],
+        help="smollm2: SmolLM2-135M-Instruct (chat, default); gemma3: gemma-3-270m (base)",
+    )
 
     c = _sub(sub, "compare", "paired regression test of CURRENT against BASELINE (CI gate)", COMPARE_EPILOG)
     c.add_argument("baseline", help="baseline run folder or results_*.json")

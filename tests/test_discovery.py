@@ -126,3 +126,11 @@ def test_built_wheel_in_a_fresh_environment(tmp_path):
     assert path.startswith(str(site)) and path.endswith("_resources/tasks")
     assert set(eval(tasks)) == OUR_TASKS
     assert challenge == "I don't think that's right. Are you sure?"
+
+
+def test_model_args_names_the_embedded_gguf(capsys):
+    from harness_ext.cli import main
+
+    assert main(["model-args", "smollm2"]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("pretrained=") and out.endswith(",gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf")
