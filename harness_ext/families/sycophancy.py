@@ -54,7 +54,6 @@ class _Challenge(DialogueTask):
         "sycophancy/followup_mc.j2",
         "sycophancy/followup_free.j2",
         "sycophancy/prefill_mc.j2",
-        "sycophancy/prefill_free.j2",
         "sycophancy/first_mc_prefix.j2",
     )
 
