@@ -110,10 +110,11 @@ def _contains(big: str, small: str) -> bool:
 def matches_alias(text: str, aliases: Sequence[str]) -> bool | None:
     """Free-form correctness: any gold alias occurs in the reply (CRaFT's rule, arXiv 2410.06913).
 
-    Numbers match whole (see :func:`_alias_in`). None for an empty reply (unparsed).
+    Numbers match whole (see :func:`_alias_in`). None (unparsed) for a reply without a letter or
+    digit.
     """
     t = normalize(text).lower()
-    if not t:
+    if not re.search(r"[^\W_]", t):  # nothing that could be an answer: no letter or digit
         return None
     return any(_alias_in(normalize(a).lower(), t) for a in aliases if a.strip())
 
