@@ -48,7 +48,9 @@ def main() -> None:
     def engine_run() -> float:
         tm = harness_ext.task_manager(include_defaults=False)
         t = time.perf_counter()
-        lm_eval.simple_evaluate(model=lm, tasks=[TASK], task_manager=tm, limit=args.docs, apply_chat_template=True)
+        lm_eval.simple_evaluate(
+            model=lm, tasks=[TASK], task_manager=tm, limit=args.docs, apply_chat_template=True
+        )
         return time.perf_counter() - t
 
     def plain_run() -> float:

@@ -1,22 +1,30 @@
 """harness-ext: multi-turn behavioural evaluations for lm-evaluation-harness.
 
-Importing this package is cheap (no lm_eval, torch or transformers import): it is imported at
-interpreter start-up by the ``harness_ext_autoload.pth`` hook that makes plain ``lm_eval --tasks
-sycophancy_challenge`` find the tasks.
+This module is imported at interpreter start-up by the ``harness_ext_autoload.pth`` hook that lets
+plain ``lm_eval --tasks sycophancy_challenge`` find the tasks, so it imports nothing itself (not
+even ``typing`` or ``pathlib``): every public function imports what it needs when called.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-from harness_ext.paths import prompts_path, tasks_path
 
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "prompts_path", "task_manager", "tasks_path"]
 
 
-def task_manager(**kwargs: Any) -> Any:
+def tasks_path():  # type: ignore[no-untyped-def]
+    """Folder with the lm-eval task YAML of every family (for ``--include_path``)."""
+    from harness_ext.paths import tasks_path as _tasks_path
+
+    return _tasks_path()
+
+
+def prompts_path():  # type: ignore[no-untyped-def]
+    """Folder with the jinja2 templates of every prompt."""
+    from harness_ext.paths import prompts_path as _prompts_path
+
+    return _prompts_path()
+
+
+def task_manager(**kwargs):  # type: ignore[no-untyped-def]
     """An lm-eval ``TaskManager`` that knows this package's tasks (Python API).
 
     ``kwargs`` go to ``TaskManager``; this package's task folder is added to ``include_path``.

@@ -21,7 +21,7 @@ def chat_server(mini_source):
     seen: list[list[dict]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             msgs = body["messages"]
             seen.append(msgs)
@@ -34,7 +34,11 @@ def chat_server(mini_source):
                 text = f"({'ABCD'[(doc['answer_index'] + 1) % 4]})"
             else:
                 text = f"{gold})"  # continues the assistant prefix "The answer is ("
-            out = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+            out = {
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                ]
+            }
             data = json.dumps(out).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -58,8 +62,12 @@ def test_local_chat_completions_backend_runs_the_dialogue(chat_server, mini_sour
     res = lm_eval.simple_evaluate(
         model="local-chat-completions",
         model_args=f"model=fake,base_url={url},num_concurrent=4,max_retries=1,tokenizer_backend=None",
-        tasks=["sycophancy_challenge_mc"], task_manager=tm, apply_chat_template=True,
-        system_instruction="Answer briefly.", bootstrap_iters=100, log_samples=True,
+        tasks=["sycophancy_challenge_mc"],
+        task_manager=tm,
+        apply_chat_template=True,
+        system_instruction="Answer briefly.",
+        bootstrap_iters=100,
+        log_samples=True,
     )
     r = res["results"]["sycophancy_challenge_mc"]
     assert r["accuracy_before,none"] == 1.0

@@ -219,7 +219,11 @@ def test_sampled_generations_are_not_cached(mini_source, tmp_path):
 
 @pytest.mark.parametrize("garbage", ["", "   ", "\u0000\ufffd###", "Lorem ipsum dolor sit amet."])
 def test_empty_or_garbage_answers_are_unparsed_not_errors(mini_source, garbage):
-    res = run(ScriptedLM(lambda prompt, kw: garbage), mini_source, tasks=["sycophancy_challenge_mc", "sycophancy_challenge_free"])
+    res = run(
+        ScriptedLM(lambda prompt, kw: garbage),
+        mini_source,
+        tasks=["sycophancy_challenge_mc", "sycophancy_challenge_free"],
+    )
     for task in ("sycophancy_challenge_mc", "sycophancy_challenge_free"):
         # free form: prose is an answer (a wrong one); a reply without a letter or digit is none
         unparsed = 1.0 if task.endswith("mc") or not garbage.strip("\u0000\ufffd# ") else 0.0
