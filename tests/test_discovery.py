@@ -134,3 +134,11 @@ def test_model_args_names_the_embedded_gguf(capsys):
     assert main(["model-args", "smollm2"]) == 0
     out = capsys.readouterr().out.strip()
     assert out.startswith("pretrained=") and out.endswith(",gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+@pytest.mark.slow
+def test_lm_eval_ls_tasks_lists_every_family():
+    lm_eval_cli = Path(sys.executable).with_name("lm_eval")
+    out = subprocess.run([str(lm_eval_cli), "ls", "tasks"], capture_output=True, text=True, check=True, cwd="/").stdout
+    for group in ("sycophancy_challenge", "bbq_selfcorrect", "refusal_overrate"):
+        assert f"|{group} " in out
