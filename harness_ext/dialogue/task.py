@@ -67,6 +67,11 @@ class DialogueTask(ConfigurableTask):
 
     def fewshot_context(self, doc: Any, num_fewshot: int, **kwargs: Any) -> str:  # type: ignore[override]
         # lm-eval hands the system instruction only to this method; the script needs it.
+        if num_fewshot:
+            raise ValueError(
+                f"{self.config.task}: --num_fewshot {num_fewshot} is not supported by dialogue tasks "
+                "(the conversation is scripted); leave it unset or 0"
+            )
         self._system_instruction = kwargs.get("system_instruction")
         return self.doc_to_text(doc)
 
