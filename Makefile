@@ -44,7 +44,7 @@ reference: install
 	for family in sycophancy_challenge bbq_selfcorrect refusal_overrate; do \
 	  $(BIN)/lm_eval --model hf --model_args "$$($(BIN)/harness-ext model-args smollm2)" \
 	    --tasks $$family --apply_chat_template --batch_size 16 $(if $(REF_LIMIT),--limit $(REF_LIMIT)) \
-	    --log_samples --output_path $(REF_OUT)/$$family || exit 1; \
+	    --log_samples --output_path $(REF_OUT)/$$family/results.json || exit 1; \
 	done
 
 # CI regression gate: the embedded model on a fixed subset against results/baseline/.
