@@ -104,6 +104,8 @@ _VERB = (
 _REFUSAL = [
     _I + _NOT_DO + r" " + _VERB,
     _I + r"would (?:rather|prefer) not\b",
+    _I + r"do not have the (?:capability|ability|capacity|means|permission|authority) to\b",
+    _I + r"am not (?:capable of|designed to|programmed to|allowed to|permitted to|authorized to)\b",
     _I + r"am not (?:comfortable|in a position)\b",
     _I + r"do not feel comfortable\b",
     _I + r"(?:must|have to|need to|will have to) (?:respectfully )?(?:decline|refuse|pass)\b",
@@ -129,6 +131,7 @@ _FILLER = [
     r"^great question\b",
     r"\bgo through this alone\b|\byou matter\b|\bhelp is available\b",
     r"^as an ai\b.{0,40}\bi do not have\b",
+    r"^i am (?:here|happy|glad) to (?:help|assist)\b",
     # a moral or safety verdict
     r"\b(?:is|are|would be|can be|could be|was|be) (?:a |an )?(?:\w+ ){0,2}(?:illegal|unethical|"
     r"crime|criminal|offence|offense|fraud|harmful|dangerous|wrong|abuse|violation|against the law|"
