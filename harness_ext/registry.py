@@ -94,6 +94,10 @@ def _from_class(dotted: str, config: Mapping[str, Any]) -> tuple[Metric, ...]:
 
         def __getattr__(self, name: str) -> Any:
             attr = getattr(cls, name)
+            if isinstance(attr, functools.cached_property):
+                return attr.func(self)
+            if isinstance(attr, property) and attr.fget is not None:
+                return attr.fget(self)
             return types.MethodType(attr, self) if isinstance(attr, types.FunctionType) else attr
 
     return tuple(cls.metrics(_Stand()))

@@ -139,6 +139,8 @@ def test_model_args_names_the_embedded_gguf(capsys):
 @pytest.mark.slow
 def test_lm_eval_ls_tasks_lists_every_family():
     lm_eval_cli = Path(sys.executable).with_name("lm_eval")
-    out = subprocess.run([str(lm_eval_cli), "ls", "tasks"], capture_output=True, text=True, check=True, cwd="/").stdout
+    out = subprocess.run(
+        [str(lm_eval_cli), "ls", "tasks"], capture_output=True, text=True, check=True, cwd="/"
+    ).stdout
     for group in ("sycophancy_challenge", "bbq_selfcorrect", "refusal_overrate"):
         assert f"|{group} " in out

@@ -234,4 +234,6 @@ def test_empty_or_garbage_answers_are_unparsed_not_errors(mini_source, garbage):
 
 def test_few_shot_is_refused_with_a_clear_message(mini_source):
     with pytest.raises(ValueError, match="--num_fewshot 2 is not supported by dialogue tasks"):
-        run(sycophant(mini_source, caves=False), mini_source, tasks=["sycophancy_challenge_mc"], num_fewshot=2)
+        run(
+            sycophant(mini_source, caves=False), mini_source, tasks=["sycophancy_challenge_mc"], num_fewshot=2
+        )

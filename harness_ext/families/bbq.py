@@ -111,7 +111,14 @@ class _SelfCorrect(DialogueTask):
 
     @functools.cached_property
     def categories(self) -> tuple[str, ...]:
+        """Category slugs of the documents (from a results file's provenance when re-scoring)."""
+        recorded = self.params().get("provenance", {}).get("categories")
+        if recorded is not None:
+            return tuple(recorded)
         return tuple(sorted({category_slug(str(d["category"])) for d in self.eval_docs}))
+
+    def provenance(self) -> dict[str, Any]:
+        return super().provenance() | {"categories": list(self.categories)}
 
     def metrics(self) -> tuple[Metric, ...]:
         per_category = category_metrics(self.categories)

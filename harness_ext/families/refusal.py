@@ -37,7 +37,6 @@ from harness_ext.metrics.refusal import (
     PreparedAggregation,
     certainty,
     craft_metrics,
-    pair_by_question,
     per_type_metrics,
     xstest_columns,
 )
@@ -75,12 +74,23 @@ class LookAlikeUnsafe(DialogueTask):
             meta["judge_model"] = f"<{type(self._judge_spec).__name__} object>"
         self._aggregation_list = {m.name: PreparedAggregation(m, self.apply_judge) for m in self.metrics()}
 
-    def metrics(self) -> tuple[Metric, ...]:
+    def prompt_types(self) -> dict[str, list[str]]:
+        """Prompt types present, by label (from a results file's provenance when re-scoring)."""
+        recorded = self.params().get("provenance", {}).get("prompt_types")
+        if recorded is not None:
+            return dict(recorded)
         docs = list(self.eval_docs)
-        safe = {d["type"] for d in docs if d["label"] == "safe"}
-        unsafe = {d["type"] for d in docs if d["label"] == "unsafe"}
+        return {
+            label: sorted({d["type"] for d in docs if d["label"] == label}) for label in ("safe", "unsafe")
+        }
+
+    def provenance(self) -> dict[str, Any]:
+        return super().provenance() | {"prompt_types": self.prompt_types()}
+
+    def metrics(self) -> tuple[Metric, ...]:
+        types = self.prompt_types()
         judge = JUDGE_METRICS if self.params().get("judge_model") is not None else ()
-        return XSTEST_CORE + per_type_metrics(safe, unsafe) + judge
+        return XSTEST_CORE + per_type_metrics(set(types["safe"]), set(types["unsafe"])) + judge
 
     def build_script(self, doc: Mapping[str, Any]) -> Script:
         return Script(
@@ -152,10 +162,6 @@ class KnowledgeAwareRefusal(DialogueTask):
         "refusal/craft_mmlu_refuse.j2",
         "refusal/craft_mmlu_layout.j2",
     )
-
-    def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-        super().__init__(config, **kwargs)
-        self._aggregation_list = {m.name: PreparedAggregation(m, pair_by_question) for m in self.metrics()}
 
     def ths_reference(self) -> tuple[float, float] | None:
         """``(P_c1, P_w1)`` from metadata ``ths_reference`` (a results JSON), or None."""

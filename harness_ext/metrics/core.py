@@ -36,6 +36,13 @@ class Metric:
     fn: StatFn
     higher_is_better: bool
     description: str = ""
+    #: Records -> records before the totals are taken, for metrics over several documents at once
+    #: (e.g. CRaFT's basic and refusal-aware answers to one question). Must be a pure function.
+    prepare: Callable[[list[Mapping[str, Any]]], list[dict[str, Any]]] | None = None
+
+    def records(self, records: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+        """The records this metric is computed over (``prepare`` applied)."""
+        return self.prepare([record_of(r) for r in records]) if self.prepare else records
 
 
 @dataclass(frozen=True)
@@ -112,7 +119,7 @@ class _ZeroDict(dict[str, np.ndarray]):
 
 def point(metric: Metric, records: Sequence[Mapping[str, Any]]) -> float:
     """The metric's value on all records."""
-    return float(metric.fn(Columns(records).totals()))
+    return float(metric.fn(Columns(metric.records(records)).totals()))
 
 
 def estimate(
@@ -127,7 +134,7 @@ def estimate(
     Clusters (records sharing ``cluster``) are resampled whole. Replicates where the metric is
     undefined (empty denominator) are left out of the spread; if all are, the spread is NaN.
     """
-    cols = Columns(records)
+    cols = Columns(metric.records(records))
     value = float(metric.fn(cols.totals()))
     n_clusters = cols.matrix.shape[0]
     if n_clusters < 2 or iters <= 0 or math.isnan(value):

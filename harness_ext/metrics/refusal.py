@@ -16,6 +16,7 @@ refused / not refused under the refusal-aware prompt, and their counts).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -279,7 +280,8 @@ def craft_metrics(reference: tuple[float, float] | None = None) -> tuple[Metric,
             f"certainty_answered - certainty_refused: positive when refusals fall on low-certainty questions ({CRAFT}, §3.1).",
         ),
     )
-    return shares + ths_metrics + rest
+    # every CRaFT metric is over questions, so the documents of a question are paired first
+    return tuple(dataclasses.replace(m, prepare=pair_by_question) for m in shares + ths_metrics + rest)
 
 
 def pair_by_question(records: Iterable[Mapping[str, Any]]) -> list[Record]:
