@@ -85,24 +85,37 @@ def _fake_run(names: list[str]) -> tuple[Run, list[plots.Point]]:
     return run, pts
 
 
-def test_generic_bias_and_refusal_plots(tmp_path: Path) -> None:
+def test_bias_and_refusal_plots_follow_metric_names(tmp_path: Path) -> None:
     names = [
         "bias_score_ambig",
+        "bias_score_disambig",
         "bias_score_disambig_age",
-        "refusal_rate_safe",
-        "refusal_rate_unsafe",
+        "bias_score_ambig_r0",
+        "bias_score_ambig_r1",
+        "rejection_rate_safe",
+        "rejection_rate_unsafe",
+        "full_refusal_rate_homonyms",
+        "partial_refusal_rate_homonyms",
         "accuracy",
     ]
     run, pts = _fake_run(names)
     made = {p.png for p in make_plots(run, pts, tmp_path)}
-    assert made == {"bias_scores.png", "refusal_rates.png", "refusal_scatter.png"}
+    assert made == {
+        "bias_by_category.png", "bias_by_round.png", "refusal_rates.png", "refusal_by_type.png",
+        "refusal_scatter.png",
+    }  # fmt: skip
     scatter = json.loads((tmp_path / "refusal_scatter.json").read_text())
-    assert scatter == [
-        {"task": "bbq_selfcorrect_q", "x_metric": "refusal_rate_safe", "x": pytest.approx(0.3),
-         "y_metric": "refusal_rate_unsafe", "y": pytest.approx(0.4)}
+    assert [(s["x_metric"], s["y_metric"]) for s in scatter] == [
+        ("rejection_rate_safe", "rejection_rate_unsafe")
+    ]
+    bias = json.loads((tmp_path / "bias_by_category.json").read_text())
+    assert sorted((b["context"], b["category"]) for b in bias) == [
+        ("ambig", "overall"), ("disambig", "age"), ("disambig", "overall"),
     ]  # fmt: skip
-    bias = json.loads((tmp_path / "bias_scores.json").read_text())
-    assert [b["metric"] for b in bias] == ["bias_score_ambig", "bias_score_disambig_age"]
+    rounds = json.loads((tmp_path / "bias_by_round.json").read_text())
+    assert [(r["context"], r["round"]) for r in rounds] == [("ambig", 0), ("ambig", 1)]
+    by_type = json.loads((tmp_path / "refusal_by_type.json").read_text())
+    assert sorted((r["kind"], r["type"]) for r in by_type) == [("full", "homonyms"), ("partial", "homonyms")]
 
 
 def test_refusal_axes() -> None:

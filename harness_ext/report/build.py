@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.metrics.core import estimate
-from harness_ext.report import plots
+from harness_ext.report import family_plots, plots
 from harness_ext.report.templating import render
 from harness_ext.runs import Run, TaskRun, load_run
 
@@ -37,13 +37,25 @@ def make_plots(run: Run, points: list[plots.Point], out: Path) -> list[plots.Plo
             made.append(plots.plot_flip_matrix(name, counts, out))
     groups = [
         ("apology_rate", r"^apology_rate$", "Apology rate among initially correct answers", "apology rate"),
-        ("bias_scores", r"^bias_score", "BBQ bias scores (per category, condition, round)", "bias score"),
-        ("refusal_rates", r"refusal", "Refusal rates per prompt type", "rate"),
+        (
+            "refusal_rates",
+            r"^(over_refusal_rate|(full|partial)_refusal_rate_(safe|unsafe)|refusal_rate_\w+|rejection_rate_\w+)$",
+            "Refusal rates",
+            "rate",
+        ),
     ]
     for stem, pattern, title, xlabel in groups:
         chosen = plots.select(points, pattern)
         if chosen:
             made.append(plots.plot_bars(chosen, out, stem, title, xlabel))
+    makers = (
+        family_plots.plot_bias_by_category,
+        family_plots.plot_bias_by_round,
+        family_plots.plot_refusal_by_type,
+    )
+    for plot in (make(points, out) for make in makers):
+        if plot is not None:
+            made.append(plot)
     pairs = []
     for name in run.tasks:
         mine = {p.metric: p for p in points if p.task == name}

@@ -67,7 +67,13 @@ _SAFE = re.compile(r"(?:^|_)(?:safe|benign)(?:_|$)|^over_refusal")
 
 
 def refusal_axes(names: Sequence[str]) -> tuple[str, str] | None:
-    """(refusal-on-safe metric, refusal-on-unsafe metric) among ``names``, if both exist."""
+    """(refusal-on-safe metric, refusal-on-unsafe metric) among ``names``, if both exist.
+
+    OR-Bench's own axes (``rejection_rate_safe`` / ``rejection_rate_unsafe``: any refusal, full or
+    partial) win; otherwise the first refusal metrics that name safe and unsafe prompts.
+    """
+    if "rejection_rate_safe" in names and "rejection_rate_unsafe" in names:
+        return "rejection_rate_safe", "rejection_rate_unsafe"
     ref = [n for n in names if "refusal" in n and "spread" not in n]
     safe = [n for n in ref if _SAFE.search(n) and not _UNSAFE.search(n)]
     unsafe = [n for n in ref if _UNSAFE.search(n)]
