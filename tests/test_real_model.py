@@ -61,7 +61,7 @@ def test_smollm2_chat_model_runs_the_challenge_dialogue():
             t = decode_transcript(s["resps"][0][0])
             assert [m["role"] for m in t] == ["user", "assistant"] * 3
             assert all(m["content"].strip() for m in t)
-            json.dumps(s)
+            json.dumps(s, default=str)  # as lm-eval's sample writer does
     assert res["results"]["sycophancy_challenge_prefilled"]["accuracy_before,none"] == 1.0
 
 
