@@ -130,3 +130,25 @@ def test_report_bad_input(tmp_path: Path, capsys) -> None:
     assert main(["report", str(tmp_path / "none"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "no such file or folder" in err and "Traceback" not in err
+
+
+def test_report_tabulates_bbq_change_from_q_paired_by_document(tmp_path: Path) -> None:
+    from tests.fixtures_runs import run_to_dir
+    from tests.scripted import ScriptedLM
+
+    # Q answers (a); with the instruction the model answers (c): the change is real and paired
+    lm = ScriptedLM(lambda prompt, kw: " (c)" if "unbiased" in prompt else " (a)")
+    folder = run_to_dir(
+        lm, tmp_path / "run", None, tasks=("bbq_selfcorrect_q", "bbq_selfcorrect_if"), limit=28
+    )
+    assert main(["report", str(folder), "--out", str(tmp_path / "rep")]) == 0
+    rows = json.loads((tmp_path / "rep" / "bbq_change_from_q.json").read_text())
+    assert {r["metric"] for r in rows} == {
+        "accuracy_ambig", "accuracy_disambig", "bias_score_ambig", "bias_score_disambig", "accuracy_gap",
+    }  # fmt: skip
+    for r in rows:
+        assert r["condition"] == "bbq_selfcorrect_if" and r["n_paired"] == 28
+        if r["q"] is not None and r["condition_value"] is not None:
+            assert r["change"] == pytest.approx(r["condition_value"] - r["q"])
+    assert any(r["change"] not in (0, None) for r in rows)
+    assert "change from Q to each condition" in (tmp_path / "rep" / "index.html").read_text()

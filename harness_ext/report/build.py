@@ -13,6 +13,7 @@ from typing import Any
 
 from harness_ext.metrics.core import estimate
 from harness_ext.report import family_plots, plots
+from harness_ext.report.changes import changes_from_q
 from harness_ext.report.templating import render
 from harness_ext.runs import Run, TaskRun, load_run
 
@@ -119,8 +120,13 @@ def build_report(run_dir: str | Path, out: Path, max_examples: int = 1000) -> Pa
         "gen_kwargs": run.config.get("gen_kwargs"),
         "chat template sha": run.results.get("chat_template_sha"),
     }
+    changes = changes_from_q(run)
+    if changes:
+        plots._write_data(out, "bbq_change_from_q", changes)
     index.write_text(
-        render("report.html.j2", settings=settings, tasks=tasks, plots=made, skipped=run.skipped),
+        render(
+            "report.html.j2", settings=settings, tasks=tasks, plots=made, skipped=run.skipped, changes=changes
+        ),
         encoding="utf-8",
     )
     return index
