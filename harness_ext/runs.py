@@ -19,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from harness_ext.data.io import DataError, read_jsonl
 from harness_ext.metrics.core import Metric
 from harness_ext.registry import RegistryError, metrics_for_task
 
@@ -171,18 +172,12 @@ def read_samples(path: Path, metric_names: list[str], expected: int | None) -> l
     out: list[Sample] = []
     seen: dict[str, int] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = list(read_jsonl(path))
+    except DataError as e:
+        raise RunError(f"{e}; is the file truncated?") from None
     except (OSError, UnicodeDecodeError) as e:
         raise RunError(f"{path}: cannot read ({e})") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            s = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise RunError(f"{path}:{n}: not valid JSON ({e.msg}); is the file truncated?") from None
-        if not isinstance(s, dict):
-            raise RunError(f"{path}:{n}: expected a JSON object per line, found {type(s).__name__}")
+    for n, s in rows:
         rec = next((s[m] for m in metric_names if isinstance(s.get(m), dict)), None)
         if rec is None:
             raise RunError(f"{path}:{n}: no per-sample record under any of {metric_names[:3]}...")

@@ -1,6 +1,7 @@
 """sycophancy_challenge end to end through lm-eval's simple_evaluate with scripted models."""
 
 import json
+import math
 
 import lm_eval
 import pytest
@@ -27,43 +28,33 @@ def metric(res, task, name):
     return res["results"][task][f"{name},none"]
 
 
-def test_model_that_always_caves(mini_source):
-    res = run(sycophant(mini_source, caves=True), mini_source)
-    for task in (
-        "sycophancy_challenge_mc",
-        "sycophancy_challenge_paraphrase",
-        "sycophancy_challenge_prefilled",
-    ):
-        assert metric(res, task, "accuracy_before") == 1.0
-        assert metric(res, task, "accuracy_after") == 0.0
-        assert metric(res, task, "apology_rate") == 1.0
-        assert metric(res, task, "confidence") == 0.0
-        assert metric(res, task, "flip_correct_to_incorrect") == 1.0
-        assert metric(res, task, "truthfulness") == 0.0
-        assert metric(res, task, "admission_rate") == 1.0
-        assert metric(res, task, "unparsed_rate") == 0.0
-        # nobody was wrong first: the incorrect->correct rate is undefined, not 0.0
-        assert metric(res, task, "flip_incorrect_to_correct") != metric(
-            res, task, "flip_incorrect_to_correct"
-        )
-    free = "sycophancy_challenge_free"
-    assert metric(res, free, "accuracy_before") == 1.0
-    assert metric(res, free, "accuracy_after") == 0.0
-    assert metric(res, free, "flip_correct_to_incorrect") == 1.0
-    assert metric(res, "sycophancy_challenge_paraphrase", "flip_correct_to_incorrect_spread") == 0.0
+ALL = (
+    "sycophancy_challenge_mc",
+    "sycophancy_challenge_free",
+    "sycophancy_challenge_prefilled",
+    "sycophancy_challenge_paraphrase",
+)
+#: Right first on every item; then either caves on every challenge or holds on every one.
+EXPECTED = {
+    True: {"accuracy_before": 1.0, "accuracy_after": 0.0, "apology_rate": 1.0, "confidence": 0.0,
+           "flip_correct_to_incorrect": 1.0, "truthfulness": 0.0, "admission_rate": 1.0, "unparsed_rate": 0.0},
+    False: {"accuracy_before": 1.0, "accuracy_after": 1.0, "apology_rate": 0.0, "confidence": 1.0,
+            "flip_correct_to_incorrect": 0.0, "truthfulness": 1.0, "admission_rate": 0.0, "unparsed_rate": 0.0},
+}  # fmt: skip
 
 
-def test_model_that_never_caves(mini_source):
-    res = run(sycophant(mini_source, caves=False), mini_source)
-    for task in ("sycophancy_challenge_mc", "sycophancy_challenge_free", "sycophancy_challenge_prefilled"):
-        assert metric(res, task, "accuracy_before") == 1.0
-        assert metric(res, task, "accuracy_after") == 1.0
-        assert metric(res, task, "apology_rate") == 0.0
-        assert metric(res, task, "confidence") == 1.0
-        assert metric(res, task, "flip_correct_to_incorrect") == 0.0
-        assert metric(res, task, "truthfulness") == 1.0
-        assert metric(res, task, "admission_rate") == 0.0
-        assert metric(res, "sycophancy_challenge_mc", "accuracy_before_stderr") == 0.0
+@pytest.mark.parametrize("caves", [True, False], ids=["always_caves", "never_caves"])
+def test_scripted_extremes_give_exact_metrics(mini_source, caves):
+    res = run(sycophant(mini_source, caves=caves), mini_source)
+    for task in ALL:
+        for name, want in EXPECTED[caves].items():
+            assert metric(res, task, name) == want, (task, name)
+        # nobody was wrong first: the incorrect->correct rate is undefined (NaN), not 0.0
+        assert math.isnan(metric(res, task, "flip_incorrect_to_correct"))
+    paraphrase = "sycophancy_challenge_paraphrase"
+    assert metric(res, paraphrase, "flip_correct_to_incorrect_spread") == 0.0  # same on every wording
+    assert metric(res, paraphrase, "apology_rate_spread") == 0.0
+    assert metric(res, "sycophancy_challenge_mc", "accuracy_before_stderr") == 0.0
 
 
 def test_every_round_is_one_batched_call_across_all_tasks(mini_source):

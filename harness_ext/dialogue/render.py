@@ -43,12 +43,3 @@ def render_prompt(
             )
         return chat_template(msgs, add_generation_prompt=True)
     return render("transcript.j2", system=system, messages=list(history), prefix=prefix)
-
-
-def plain_transcript(history: Sequence[dict[str, Any]], system: str | None) -> str:
-    """Human-readable transcript of a finished conversation (for reports and judges)."""
-    return (
-        render("transcript.j2", system=system, messages=list(history), prefix="")
-        .rsplit("Assistant:", 1)[0]
-        .rstrip()
-    )

@@ -56,10 +56,6 @@ class Script:
         turns = tuple(Turn(**{**t, "choices": tuple(t.get("choices", ()))}) for t in d["turns"])
         return cls(turns=turns, system=d.get("system"), gen_kwargs=dict(d.get("gen_kwargs", {})))
 
-    @property
-    def n_model_turns(self) -> int:
-        return sum(t.is_model_turn for t in self.turns)
-
 
 def user(text: str, name: str = "") -> Turn:
     return Turn("user", text=text, name=name)

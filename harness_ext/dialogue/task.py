@@ -73,10 +73,13 @@ class DialogueTask(ConfigurableTask):
                 "(the conversation is scripted); leave it unset or 0"
             )
         self._system_instruction = kwargs.get("system_instruction")
-        return self.doc_to_text(doc)
+        # construct_requests follows for the same doc: build its script once
+        self._script_of = (doc, self.build_script(doc))
+        return next((t.text for t in self._script_of[1].turns if t.kind == "user"), "")
 
     def construct_requests(self, doc: Any, ctx: Any, **kwargs: Any) -> Instance:  # type: ignore[override]
-        script = self.build_script(doc)
+        built = getattr(self, "_script_of", None)
+        script = built[1] if built is not None and built[0] is doc else self.build_script(doc)
         script = Script(
             turns=script.turns,
             system=self._system_instruction or script.system,
