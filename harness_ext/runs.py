@@ -256,6 +256,13 @@ def load_run(path: str | Path, with_samples: bool = True) -> Run:
     return Run(path=rpath, results=data, tasks=tasks, skipped=skipped)
 
 
+def _model_of(run: Run) -> Any:
+    """The weights a run used (see :func:`harness_ext.embedded.model_identity`), else its model name."""
+    from harness_ext.embedded import model_identity
+
+    return model_identity(run.config.get("model_args")) or (run.model_name, run.config.get("model_args"))
+
+
 def load_model_runs(path: str | Path, with_samples: bool = True) -> Run:
     """Like :func:`load_run`, and also a folder of several runs of ONE model (e.g. one per family).
 
@@ -269,10 +276,10 @@ def load_model_runs(path: str | Path, with_samples: bool = True) -> Run:
         return load_run(p, with_samples)
     runs = [load_run(f, with_samples) for f in folders]
     first = runs[0]
-    model = (first.model_name, first.config.get("model_args"))
+    model = _model_of(first)
     tasks: dict[str, TaskRun] = {}
     for run in runs:
-        if (run.model_name, run.config.get("model_args")) != model:
+        if _model_of(run) != model:
             names = ", ".join(str(f) for f in folders)
             raise RunError(f"{p}: results of several models ({names}); pass one of these folders")
         for name, task in run.tasks.items():
