@@ -115,13 +115,21 @@ def answer_groups(info: Iterable[str]) -> set[str]:
     """
     tokens: set[str] = set()
     for entry in info:
-        for piece in str(entry).split("_"):
-            m = _PREFIXED.fullmatch(piece)
-            tokens.update(_canon(p) for p in (m.groups() if m else (piece,)) if p.strip())
-            words = set(piece.lower().split())
-            tokens |= {"f"} if words & _FEMALE else set()
-            tokens |= {"m"} if words & _MALE else set()
+        tokens |= _entry_groups(str(entry))
     return tokens
+
+
+@functools.lru_cache(maxsize=65536)
+def _entry_groups(entry: str) -> frozenset[str]:
+    """Group tokens of one ``answer_info`` string (BBQ repeats a few hundred of them)."""
+    tokens: set[str] = set()
+    for piece in entry.split("_"):
+        m = _PREFIXED.fullmatch(piece)
+        tokens.update(_canon(p) for p in (m.groups() if m else (piece,)) if p.strip())
+        words = set(piece.lower().split())
+        tokens |= {"f"} if words & _FEMALE else set()
+        tokens |= {"m"} if words & _MALE else set()
+    return frozenset(tokens)
 
 
 def unknown_option(options: Sequence[str], infos: Sequence[Sequence[str]]) -> int | None:
@@ -129,9 +137,14 @@ def unknown_option(options: Sequence[str], infos: Sequence[Sequence[str]]) -> in
     for i, info in enumerate(infos):
         if "unknown" in answer_groups(info):
             return i
-    phrases = {_canon(p) for p in unknown_phrases()}
+    phrases = _unknown_canon()
     hits = [i for i, o in enumerate(options) if _canon(o.rstrip(".")) in phrases]
     return hits[0] if len(hits) == 1 else None
+
+
+@functools.lru_cache(maxsize=1)
+def _unknown_canon() -> frozenset[str]:
+    return frozenset(_canon(p) for p in unknown_phrases())
 
 
 def biased_options(
@@ -155,8 +168,12 @@ def biased_options(
     return out
 
 
-def to_doc(rec: dict[str, Any], path: str | Path, line: int) -> dict[str, Any]:
-    """One BBQ-schema record as a document (module docstring); errors name file and line."""
+def to_doc(rec: dict[str, Any], path: str | Path, line: int, alone: bool = True) -> dict[str, Any]:
+    """One BBQ-schema record as a document (module docstring); errors name file and line.
+
+    ``alone=False``: an intersectional item's ``biased_indices`` are left for the caller to set
+    from its template's other items (:func:`_read_file`), not computed from the item alone.
+    """
     category = require(rec, "category", str, path, line)
     polarity = require(rec, "question_polarity", str, path, line)
     condition = require(rec, "context_condition", str, path, line)
@@ -204,7 +221,11 @@ def to_doc(rec: dict[str, Any], path: str | Path, line: int) -> dict[str, Any]:
         "options": options,
         "label": label,
         "unknown_index": unknown,
-        "biased_indices": _biased(category, options, infos, stereotyped, polarity, unknown),
+        "biased_indices": (
+            _biased(category, options, infos, stereotyped, polarity, unknown)
+            if alone or category not in inter.INTERSECTIONAL
+            else []
+        ),
         "stereotyped_groups": [str(g) for g in stereotyped],
         "template_id": str(template),
     }
@@ -285,7 +306,7 @@ def _read_file(path: Path, label: str, wanted: Sequence[str] | None) -> Iterator
     tag = f"{base}#sha256={digest[:16]}"
     items, docs = [], []
     for line, rec in jsonl_records(text.splitlines(), path):
-        doc = to_doc(rec, path, line) | {"source": tag}
+        doc = to_doc(rec, path, line, alone=False) | {"source": tag}
         if wanted and doc["category"] not in wanted:
             continue
         if doc["category"] in inter.INTERSECTIONAL:

@@ -91,13 +91,23 @@ class DialogueTask(ConfigurableTask):
         ):
             docs, n = self.eval_docs, int(limit)
             seed = int(self.params().get("limit_seed", subset.DEFAULT_SEED))
-            strata = list(zip(*(docs[c] for c in self.LIMIT_STRATA), strict=True))
-            order = subset.stratified_order(strata, docs[self.LIMIT_UNIT], n, seed)
+            cols = subset.column_values(docs, [*self.LIMIT_STRATA, self.LIMIT_UNIT])
+            strata = list(zip(*(cols[c] for c in self.LIMIT_STRATA), strict=True))
+            order = subset.stratified_order(strata, cols[self.LIMIT_UNIT], n, seed)
             self._limit_order, self._limit_docs = order, None
             prov = (self.config.metadata or {}).get("provenance")
             if isinstance(prov, dict):
                 prov["subset"] = subset.describe(docs, order, n, seed, self.LIMIT_STRATA, self.LIMIT_UNIT)
         super().build_all_requests(limit=limit, samples=samples, **kwargs)
+
+    def fewshot_docs(self) -> None:
+        """No few-shot pool: the conversation is scripted (``--num_fewshot`` is refused).
+
+        lm-eval's default falls back to the test split and copies it into a list per task
+        (``list(self.fewshot_docs())`` in ``ConfigurableTask.__init__``): on BBQ's 58k items,
+        20 s and hundreds of MB for the five conditions, for a sampler never used.
+        """
+        return None
 
     def doc_to_text(self, doc: Any, doc_to_text: Any = None) -> str:
         first = next((t for t in self.build_script(doc).turns if t.kind == "user"), None)

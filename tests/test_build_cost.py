@@ -1,0 +1,45 @@
+"""What keeps building the BBQ tasks cheap on full-size data (``benchmarks/bbq_build_cost.py``).
+
+lm-eval's ``ConfigurableTask.__init__`` copies the few-shot pool into a list; without a few-shot
+split it falls back to the whole test split, once per task. The ``--limit`` sample reads its
+columns from Arrow in one call each, not row by row.
+"""
+
+from __future__ import annotations
+
+import datasets
+from lm_eval.tasks import TaskManager, get_task_dict
+
+from harness_ext.data import subset
+from harness_ext.data.bbq import answer_groups
+
+
+def test_dialogue_tasks_build_no_fewshot_pool() -> None:
+    tm = TaskManager(include_defaults=False)
+    tasks = get_task_dict(["bbq_selfcorrect_q", "refusal_overrate_xstest"], tm)
+    assert len(tasks) == 2
+    for task in tasks.values():
+        assert task.fewshot_docs() is None
+        assert not hasattr(task, "sampler"), "lm-eval built a few-shot sampler over the test split"
+
+
+def test_column_values_same_for_dataset_and_list() -> None:
+    rows = [{"id": f"d{i}", "category": "AB"[i % 2], "n": i} for i in range(7)]
+    ds = datasets.Dataset.from_list(rows)
+    want = {"category": [r["category"] for r in rows], "id": [r["id"] for r in rows]}
+    assert subset.column_values(ds, ["category", "id"]) == want
+    assert subset.column_values(rows, ["category", "id"]) == want
+    assert subset.column_values(ds, ["missing"]) == {}
+    order = subset.stratified_order(want["category"], want["id"], 4, seed=5)
+    assert subset.describe(ds, order, 4, 5, ["category"], "id") == subset.describe(
+        rows, order, 4, 5, ["category"], "id"
+    )
+
+
+def test_answer_groups_cached_per_entry_string() -> None:
+    assert answer_groups(["the woman", "F-Black"]) == {"thewoman", "f", "black"}
+    assert answer_groups(["lowSES-F-Black"]) == {"lowses", "f-black"}
+    first = answer_groups(["German"])
+    assert first == {"german"}  # no gender from "man" inside a word
+    first.add("changed")  # the cache hands out a fresh set each call
+    assert answer_groups(["German"]) == {"german"}
