@@ -40,6 +40,7 @@ folder of BBQ's per-category files only their files are read.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,7 +53,7 @@ from harness_ext.data import bbq_intersectional as inter
 from harness_ext.data.io import BUNDLED, DataError, jsonl_records, read_text, require
 from harness_ext.data.resolve import Resolved, SourceError, cached, resolve
 from harness_ext.params import family_params
-from harness_ext.paths import prompts_path
+from harness_ext.prompts import note_resource
 
 log = logging.getLogger("harness_ext")
 
@@ -72,18 +73,28 @@ BBQ_CATEGORIES = (
     "SES",
     "Sexual_orientation",
 )
-VOCABULARY = "bbq/templates/vocabulary.yaml"
+#: The generator's templates and vocabulary (data, not prompts: never rendered to a model).
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "bbq"
+VOCABULARY = TEMPLATE_DIR / "vocabulary.yaml"
 #: ``--metadata`` keys of the family (``{"bbq": {...}}``).
 PARAMS = ("source", "revision", "hub_repo", "categories", "review_rounds", "readout", "limit_seed")
 _PREFIXED = re.compile(r"(M|F|lowSES|highSES)-(.+)")
 _FEMALE, _MALE = {"woman", "women", "girl", "girls"}, {"man", "men", "boy", "boys"}
 
 
-@functools.lru_cache(maxsize=1)
 def vocabulary() -> dict[str, Any]:
-    """``prompts/bbq/templates/vocabulary.yaml``: unknown phrasings and per-category words."""
-    with (prompts_path() / VOCABULARY).open(encoding="utf-8") as f:
-        return dict(yaml.safe_load(f))
+    """``harness_ext/data/templates/bbq/vocabulary.yaml``: unknown phrasings and per-category
+    words. The answer reader uses its phrasings, so a task that reads it records its hash
+    (:func:`harness_ext.prompts.note_resource`)."""
+    text, digest = _vocabulary()
+    note_resource("bbq/vocabulary.yaml", digest)
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabulary() -> tuple[dict[str, Any], str]:
+    raw = VOCABULARY.read_bytes()
+    return dict(yaml.safe_load(raw.decode("utf-8"))), hashlib.sha256(raw).hexdigest()[:16]
 
 
 def unknown_phrases() -> tuple[str, ...]:
