@@ -16,7 +16,7 @@ from lm_eval.api.task import ConfigurableTask
 
 from harness_ext.data import subset
 from harness_ext.data.resolve import docs_digest
-from harness_ext.dialogue.lm_patch import install
+from harness_ext.dialogue import request_hook, stderr_hook
 from harness_ext.dialogue.runner import REQUEST_TYPE, decode_transcript
 from harness_ext.dialogue.script import Script
 from harness_ext.metrics.core import Aggregation, Metric, SharedRecord
@@ -24,6 +24,10 @@ from harness_ext.params import family_params
 from harness_ext.prompts import Used, recording, template_hash
 
 Record = dict[str, Any]
+
+# The two lm-eval hooks, once per process (both idempotent).
+request_hook.install()
+stderr_hook.install()
 
 
 class DialogueTask(ConfigurableTask):
@@ -45,7 +49,6 @@ class DialogueTask(ConfigurableTask):
     ENGINE_TEMPLATES: ClassVar[tuple[str, ...]] = ("transcript.j2",)
 
     def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-        install()
         self._used = Used()  # lm-eval's constructor already builds a script (its test document)
         cfg = dict(config or {})
         cfg.pop("class", None)
