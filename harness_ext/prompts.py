@@ -84,6 +84,16 @@ def render(name: str, **context: Any) -> str:
             names = frozenset({name})
         for used in _ACTIVE:
             used.templates |= names
+    return _render(name, **context) if context else _render_fixed(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _render_fixed(name: str) -> str:
+    """A template rendered without variables (a prefix, an instruction): once per process."""
+    return _render(name)
+
+
+def _render(name: str, **context: Any) -> str:
     try:
         return environment().get_template(name).render(**context)
     except jinja2.TemplateNotFound as e:

@@ -7,11 +7,14 @@ columns from Arrow in one call each, not row by row.
 
 from __future__ import annotations
 
+import dataclasses
+
 import datasets
 from lm_eval.tasks import TaskManager, get_task_dict
 
 from harness_ext.data import subset
 from harness_ext.data.bbq import answer_groups
+from harness_ext.dialogue.script import Script, generate, prefill, read_choices, user
 
 
 def test_dialogue_tasks_build_no_fewshot_pool() -> None:
@@ -43,3 +46,27 @@ def test_answer_groups_cached_per_entry_string() -> None:
     assert first == {"german"}  # no gender from "man" inside a word
     first.add("changed")  # the cache hands out a fresh set each call
     assert answer_groups(["German"]) == {"german"}
+
+
+def test_script_to_dict_is_asdict_with_list_choices() -> None:
+    script = Script(
+        turns=(
+            user("Q?", "question"),
+            generate("answer", prefix="The answer is", max_gen_toks=24),
+            read_choices("pick", ["(a)", "(b)"], prefix="P", probe=True),
+            prefill("fixed", "first"),
+        ),
+        system="S",
+        gen_kwargs={"until": ["\n"], "temperature": 0.0},
+    )
+    want = dataclasses.asdict(script)
+    for t in want["turns"]:
+        t["choices"] = list(t["choices"])
+    got = script.to_dict()
+    assert got == want and list(got) == list(want)
+    assert [list(t) for t in got["turns"]] == [list(t) for t in want["turns"]]
+    got["gen_kwargs"]["until"].append("x")  # a copy: the script is not changed through it
+    assert script.gen_kwargs["until"] == ["\n"]
+    assert Script.from_dict(got) == Script(
+        turns=script.turns, system="S", gen_kwargs={"until": ["\n", "x"], "temperature": 0.0}
+    )
