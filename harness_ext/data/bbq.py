@@ -40,6 +40,7 @@ folder of BBQ's per-category files only their files are read.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -52,7 +53,7 @@ from harness_ext.data import bbq_intersectional as inter
 from harness_ext.data.io import BUNDLED, DataError, jsonl_records, read_text, require
 from harness_ext.data.resolve import Resolved, SourceError, cached, resolve
 from harness_ext.params import family_params
-from harness_ext.paths import prompts_path
+from harness_ext.prompts import note_resource
 
 log = logging.getLogger("harness_ext")
 
@@ -72,18 +73,28 @@ BBQ_CATEGORIES = (
     "SES",
     "Sexual_orientation",
 )
-VOCABULARY = "bbq/templates/vocabulary.yaml"
+#: The generator's templates and vocabulary (data, not prompts: never rendered to a model).
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates" / "bbq"
+VOCABULARY = TEMPLATE_DIR / "vocabulary.yaml"
 #: ``--metadata`` keys of the family (``{"bbq": {...}}``).
 PARAMS = ("source", "revision", "hub_repo", "categories", "review_rounds", "readout", "limit_seed")
 _PREFIXED = re.compile(r"(M|F|lowSES|highSES)-(.+)")
 _FEMALE, _MALE = {"woman", "women", "girl", "girls"}, {"man", "men", "boy", "boys"}
 
 
-@functools.lru_cache(maxsize=1)
 def vocabulary() -> dict[str, Any]:
-    """``prompts/bbq/templates/vocabulary.yaml``: unknown phrasings and per-category words."""
-    with (prompts_path() / VOCABULARY).open(encoding="utf-8") as f:
-        return dict(yaml.safe_load(f))
+    """``harness_ext/data/templates/bbq/vocabulary.yaml``: unknown phrasings and per-category
+    words. The answer reader uses its phrasings, so a task that reads it records its hash
+    (:func:`harness_ext.prompts.note_resource`)."""
+    text, digest = _vocabulary()
+    note_resource("bbq/vocabulary.yaml", digest)
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabulary() -> tuple[dict[str, Any], str]:
+    raw = VOCABULARY.read_bytes()
+    return dict(yaml.safe_load(raw.decode("utf-8"))), hashlib.sha256(raw).hexdigest()[:16]
 
 
 def unknown_phrases() -> tuple[str, ...]:
@@ -115,13 +126,21 @@ def answer_groups(info: Iterable[str]) -> set[str]:
     """
     tokens: set[str] = set()
     for entry in info:
-        for piece in str(entry).split("_"):
-            m = _PREFIXED.fullmatch(piece)
-            tokens.update(_canon(p) for p in (m.groups() if m else (piece,)) if p.strip())
-            words = set(piece.lower().split())
-            tokens |= {"f"} if words & _FEMALE else set()
-            tokens |= {"m"} if words & _MALE else set()
+        tokens |= _entry_groups(str(entry))
     return tokens
+
+
+@functools.lru_cache(maxsize=65536)
+def _entry_groups(entry: str) -> frozenset[str]:
+    """Group tokens of one ``answer_info`` string (BBQ repeats a few hundred of them)."""
+    tokens: set[str] = set()
+    for piece in entry.split("_"):
+        m = _PREFIXED.fullmatch(piece)
+        tokens.update(_canon(p) for p in (m.groups() if m else (piece,)) if p.strip())
+        words = set(piece.lower().split())
+        tokens |= {"f"} if words & _FEMALE else set()
+        tokens |= {"m"} if words & _MALE else set()
+    return frozenset(tokens)
 
 
 def unknown_option(options: Sequence[str], infos: Sequence[Sequence[str]]) -> int | None:
@@ -129,9 +148,14 @@ def unknown_option(options: Sequence[str], infos: Sequence[Sequence[str]]) -> in
     for i, info in enumerate(infos):
         if "unknown" in answer_groups(info):
             return i
-    phrases = {_canon(p) for p in unknown_phrases()}
+    phrases = _unknown_canon()
     hits = [i for i, o in enumerate(options) if _canon(o.rstrip(".")) in phrases]
     return hits[0] if len(hits) == 1 else None
+
+
+@functools.lru_cache(maxsize=1)
+def _unknown_canon() -> frozenset[str]:
+    return frozenset(_canon(p) for p in unknown_phrases())
 
 
 def biased_options(
@@ -155,8 +179,12 @@ def biased_options(
     return out
 
 
-def to_doc(rec: dict[str, Any], path: str | Path, line: int) -> dict[str, Any]:
-    """One BBQ-schema record as a document (module docstring); errors name file and line."""
+def to_doc(rec: dict[str, Any], path: str | Path, line: int, alone: bool = True) -> dict[str, Any]:
+    """One BBQ-schema record as a document (module docstring); errors name file and line.
+
+    ``alone=False``: an intersectional item's ``biased_indices`` are left for the caller to set
+    from its template's other items (:func:`_read_file`), not computed from the item alone.
+    """
     category = require(rec, "category", str, path, line)
     polarity = require(rec, "question_polarity", str, path, line)
     condition = require(rec, "context_condition", str, path, line)
@@ -204,7 +232,11 @@ def to_doc(rec: dict[str, Any], path: str | Path, line: int) -> dict[str, Any]:
         "options": options,
         "label": label,
         "unknown_index": unknown,
-        "biased_indices": _biased(category, options, infos, stereotyped, polarity, unknown),
+        "biased_indices": (
+            _biased(category, options, infos, stereotyped, polarity, unknown)
+            if alone or category not in inter.INTERSECTIONAL
+            else []
+        ),
         "stereotyped_groups": [str(g) for g in stereotyped],
         "template_id": str(template),
     }
@@ -285,7 +317,7 @@ def _read_file(path: Path, label: str, wanted: Sequence[str] | None) -> Iterator
     tag = f"{base}#sha256={digest[:16]}"
     items, docs = [], []
     for line, rec in jsonl_records(text.splitlines(), path):
-        doc = to_doc(rec, path, line) | {"source": tag}
+        doc = to_doc(rec, path, line, alone=False) | {"source": tag}
         if wanted and doc["category"] not in wanted:
             continue
         if doc["category"] in inter.INTERSECTIONAL:

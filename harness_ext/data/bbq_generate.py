@@ -1,4 +1,4 @@
-"""The project's own BBQ-style items, generated from ``prompts/bbq/templates/*.yaml``.
+"""The project's own BBQ-style items, generated from ``harness_ext/data/templates/bbq/*.yaml``.
 
 Follows the construction of BBQ (Parrish et al. 2022, section 3; nyu-mll/BBQ
 ``generate_from_template_all_categories.py``) with templates and vocabulary written for this
@@ -35,11 +35,9 @@ import jinja2
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
-from harness_ext.data.bbq import unknown_phrases, vocabulary
+from harness_ext.data.bbq import TEMPLATE_DIR, unknown_phrases, vocabulary
 from harness_ext.data.io import interleave
-from harness_ext.paths import prompts_path
 
-TEMPLATE_DIR = "bbq/templates"
 PAIRS_PER_TEMPLATE = 5
 SOURCE = "harness-ext bbq_generate"
 _TEXT_FIELDS = ("ambiguous", "disambiguating", "question_negative", "question_non_negative")
@@ -57,7 +55,7 @@ def with_article(word: str) -> str:
 
 def load_templates(folder: Path | None = None) -> list[dict[str, Any]]:
     """All templates, each with its ``category`` and ``question_index`` (1-based in its file)."""
-    folder = folder or prompts_path() / TEMPLATE_DIR
+    folder = folder or TEMPLATE_DIR
     out = []
     for path in sorted(folder.glob("*.yaml")):
         if path.name == "vocabulary.yaml":

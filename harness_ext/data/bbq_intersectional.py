@@ -19,6 +19,7 @@ SES) and to no target for ``Race_x_gender``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter, defaultdict
@@ -44,6 +45,12 @@ def person(category: str, info: Sequence[str], text: str) -> tuple[str, str] | N
     text; an empty race is ``Latino`` (both as the R script does).
     """
     group = str(info[1]) if len(info) > 1 else str(info[0]) if info else ""
+    return _person(category, group, str(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _person(category: str, group: str, text: str) -> tuple[str, str] | None:
+    """:func:`person` of one option's group string and text (BBQ repeats a few thousand)."""
     if not group or _canon(group) == "unknown":
         return None
     if category == "Race_x_SES":

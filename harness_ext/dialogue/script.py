@@ -7,7 +7,8 @@ the runner plays it round by round.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import copy
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 TurnKind = Literal["user", "generate", "prefill", "choices"]
@@ -49,15 +50,24 @@ class Script:
     gen_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for t in d["turns"]:
-            t["choices"] = list(t["choices"])
-        return d
+        """``dataclasses.asdict`` with ``choices`` as lists, without its recursive copy (once per
+        request: it was a third of the cost of building a request)."""
+        return {
+            "turns": tuple(
+                {f: list(t.choices) if f == "choices" else getattr(t, f) for f in _TURN_FIELDS}
+                for t in self.turns
+            ),
+            "system": self.system,
+            "gen_kwargs": copy.deepcopy(self.gen_kwargs),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Script:
         turns = tuple(Turn(**{**t, "choices": tuple(t.get("choices", ()))}) for t in d["turns"])
         return cls(turns=turns, system=d.get("system"), gen_kwargs=dict(d.get("gen_kwargs", {})))
+
+
+_TURN_FIELDS = tuple(f.name for f in fields(Turn))
 
 
 def user(text: str, name: str = "") -> Turn:

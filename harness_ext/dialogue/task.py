@@ -16,14 +16,18 @@ from lm_eval.api.task import ConfigurableTask
 
 from harness_ext.data import subset
 from harness_ext.data.resolve import docs_digest
-from harness_ext.dialogue.lm_patch import install
+from harness_ext.dialogue import request_hook, stderr_hook
 from harness_ext.dialogue.runner import REQUEST_TYPE, decode_transcript
 from harness_ext.dialogue.script import Script
 from harness_ext.metrics.core import Aggregation, Metric, SharedRecord
 from harness_ext.params import family_params
-from harness_ext.prompts import template_hash
+from harness_ext.prompts import Used, recording, template_hash
 
 Record = dict[str, Any]
+
+# The two lm-eval hooks, once per process (both idempotent).
+request_hook.install()
+stderr_hook.install()
 
 
 class DialogueTask(ConfigurableTask):
@@ -37,11 +41,15 @@ class DialogueTask(ConfigurableTask):
     #: The family's ``--metadata`` block name and its accepted keys (:mod:`harness_ext.params`).
     FAMILY: ClassVar[str | None] = None
     PARAMS: ClassVar[tuple[str, ...]] = ()
-    #: Templates under ``prompts/`` this task renders (hashed into the results for provenance).
+    #: Templates under ``prompts/`` the family declares. Provenance hashes these and every
+    #: template the task actually renders (:mod:`harness_ext.prompts` records them), plus the
+    #: engine's ``transcript.j2``, so a template missing here is still hashed.
     TEMPLATES: ClassVar[tuple[str, ...]] = ()
+    #: The dialogue engine's own template, rendered model-side (``harness_ext.dialogue.render``).
+    ENGINE_TEMPLATES: ClassVar[tuple[str, ...]] = ("transcript.j2",)
 
     def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-        install()
+        self._used = Used()  # lm-eval's constructor already builds a script (its test document)
         cfg = dict(config or {})
         cfg.pop("class", None)
         super().__init__(config=cfg, **kwargs)
@@ -91,16 +99,32 @@ class DialogueTask(ConfigurableTask):
         ):
             docs, n = self.eval_docs, int(limit)
             seed = int(self.params().get("limit_seed", subset.DEFAULT_SEED))
-            strata = list(zip(*(docs[c] for c in self.LIMIT_STRATA), strict=True))
-            order = subset.stratified_order(strata, docs[self.LIMIT_UNIT], n, seed)
+            cols = subset.column_values(docs, [*self.LIMIT_STRATA, self.LIMIT_UNIT])
+            strata = list(zip(*(cols[c] for c in self.LIMIT_STRATA), strict=True))
+            order = subset.stratified_order(strata, cols[self.LIMIT_UNIT], n, seed)
             self._limit_order, self._limit_docs = order, None
             prov = (self.config.metadata or {}).get("provenance")
             if isinstance(prov, dict):
                 prov["subset"] = subset.describe(docs, order, n, seed, self.LIMIT_STRATA, self.LIMIT_UNIT)
         super().build_all_requests(limit=limit, samples=samples, **kwargs)
+        self._update_used()
+
+    def fewshot_docs(self) -> None:
+        """No few-shot pool: the conversation is scripted (``--num_fewshot`` is refused).
+
+        lm-eval's default falls back to the test split and copies it into a list per task
+        (``list(self.fewshot_docs())`` in ``ConfigurableTask.__init__``): on BBQ's 58k items,
+        20 s and hundreds of MB for the five conditions, for a sampler never used.
+        """
+        return None
+
+    def _script(self, doc: Any) -> Script:
+        """:meth:`build_script`, noting the templates it renders (for provenance)."""
+        with recording(self._used):
+            return self.build_script(doc)
 
     def doc_to_text(self, doc: Any, doc_to_text: Any = None) -> str:
-        first = next((t for t in self.build_script(doc).turns if t.kind == "user"), None)
+        first = next((t for t in self._script(doc).turns if t.kind == "user"), None)
         return first.text if first else ""
 
     def fewshot_context(self, doc: Any, num_fewshot: int, **kwargs: Any) -> str:  # type: ignore[override]
@@ -112,12 +136,12 @@ class DialogueTask(ConfigurableTask):
             )
         self._system_instruction = kwargs.get("system_instruction")
         # construct_requests follows for the same doc: build its script once
-        self._script_of = (doc, self.build_script(doc))
+        self._script_of = (doc, self._script(doc))
         return next((t.text for t in self._script_of[1].turns if t.kind == "user"), "")
 
     def construct_requests(self, doc: Any, ctx: Any, **kwargs: Any) -> Instance:  # type: ignore[override]
         built = getattr(self, "_script_of", None)
-        script = built[1] if built is not None and built[0] is doc else self.build_script(doc)
+        script = built[1] if built is not None and built[0] is doc else self._script(doc)
         script = Script(
             turns=script.turns,
             system=self._system_instruction or script.system,
@@ -133,7 +157,9 @@ class DialogueTask(ConfigurableTask):
         )
 
     def process_results(self, doc: Any, results: list[Any]) -> dict[str, Mapping[str, Any]]:
-        record = self.score(doc, decode_transcript(results[0]))
+        with recording(self._used):
+            record = self.score(doc, decode_transcript(results[0]))
+        self._update_used()
         first, *rest = (m.name for m in self.metrics())
         return {first: record} | {name: SharedRecord(record, first) for name in rest}
 
@@ -145,5 +171,24 @@ class DialogueTask(ConfigurableTask):
             "source": sources[0] if len(sources) == 1 else sources,
             "n_docs": digest["n_docs"],
             "data_sha256": digest["data_sha256"],
-            "prompt_sha256": template_hash((*self.TEMPLATES, "transcript.j2")),
-        }
+        } | self._used_hashes()
+
+    def _used_hashes(self) -> dict[str, Any]:
+        """``prompt_sha256`` of the declared and rendered templates; ``resource_sha256`` of the
+        data files the scorer read (only when it read any)."""
+        names = {*self.TEMPLATES, *self.ENGINE_TEMPLATES, *self._used.templates}
+        out: dict[str, Any] = {"prompt_sha256": template_hash(names)}
+        if self._used.resources:
+            out["resource_sha256"] = dict(sorted(self._used.resources.items()))
+        return out
+
+    def _update_used(self) -> None:
+        """Refresh the hashes in the recorded provenance when more was rendered or read since
+        (lm-eval writes the task config into the results after scoring)."""
+        seen = (len(self._used.templates), len(self._used.resources))
+        if seen == getattr(self, "_used_seen", None):
+            return
+        self._used_seen = seen
+        prov = (self.config.metadata or {}).get("provenance")
+        if isinstance(prov, dict):
+            prov.update(self._used_hashes())

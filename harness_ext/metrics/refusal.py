@@ -326,7 +326,7 @@ def pair_by_question(records: Iterable[Mapping[str, Any]]) -> list[Record]:
 class PreparedAggregation(Aggregation):
     """An aggregation that first passes the records through ``prepare`` (e.g. pairing).
 
-    ``harness_ext.dialogue.lm_patch`` recognises it as an :class:`Aggregation`, so its
+    ``harness_ext.dialogue.stderr_hook`` recognises it as an :class:`Aggregation`, so its
     clustered-bootstrap standard error is reported too.
     """
 
