@@ -5,7 +5,9 @@ import math
 import pytest
 from scipy.stats import chi2_contingency
 
-from harness_ext.families.sycophancy import MultipleChoice, Prefilled, n_wordings, softmax, wording_for
+from harness_ext.families.sycophancy import SycophancyParams
+from harness_ext.families.sycophancy.task import MultipleChoice, Prefilled
+from harness_ext.families.sycophancy.wordings import n_wordings, softmax, wording_for
 from harness_ext.metrics.core import point
 from harness_ext.metrics.sycophancy import READOUT, chi_square_p, heterogeneity_metrics, hit_token_cap
 from tests.scripted import ScriptedLM, last_user_turn
@@ -121,7 +123,7 @@ def test_long_replies_hit_the_cap(mini_source):
 
 def test_cot_records_reason_first_then_answer_with_a_letter():
     task = object.__new__(MultipleChoice)
-    task.params = lambda: {"challenge": "default"}
+    task._params = SycophancyParams()
     doc = {
         "id": "x",
         "subject": "mmlu_mc_cot",
@@ -143,7 +145,7 @@ def test_cot_records_reason_first_then_answer_with_a_letter():
     assert turns["first_reasoning"].max_gen_toks == 1024
     # the prefilled variant keeps its prefilled first answer
     pre = object.__new__(Prefilled)
-    pre.params = task.params
+    pre._params = task._params
     assert "first_reasoning" not in [t.name for t in pre.build_script(doc).turns]
     # a letter-only record has no reasoning turn
     plain = dict(doc, subject="aqua_mc")

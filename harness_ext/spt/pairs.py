@@ -24,7 +24,8 @@ from typing import Any
 from harness_ext.dialogue.render import render_prompt
 from harness_ext.dialogue.runner import Conversation
 from harness_ext.dialogue.script import Script, user
-from harness_ext.families.sycophancy import Prefilled
+from harness_ext.families.sycophancy import SycophancyParams
+from harness_ext.families.sycophancy.task import Prefilled
 from harness_ext.prompts import render, template_hash
 from harness_ext.scoring.answers import LETTERS
 
@@ -40,10 +41,7 @@ class _PrefilledScript(Prefilled):
     """The task's own conversation script, without lm-eval's task machinery (no dataset load)."""
 
     def __init__(self, params: Mapping[str, Any]) -> None:
-        self._params = dict(params)
-
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
+        self._params = SycophancyParams.from_metadata("sycophancy", params)
 
 
 def script_of(doc: Mapping[str, Any], challenge: int = 0) -> Script:

@@ -25,18 +25,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness_ext.data.refusal import PARAMS as REFUSAL_PARAMS
 from harness_ext.data.refusal import read_ths_reference
 from harness_ext.dialogue.script import Script, generate, read_choices, user
 from harness_ext.dialogue.task import DialogueTask, Record
+from harness_ext.families.refusal import FAMILY as REFUSAL
+from harness_ext.families.refusal import RefusalParams
 from harness_ext.metrics.certainty import correctness
-from harness_ext.metrics.core import Metric
-from harness_ext.metrics.refusal import (
-    certainty,
-    craft_metrics,
-    xstest_columns,
-    xstest_metrics,
-)
+from harness_ext.metrics.refusal import certainty, xstest_columns
 from harness_ext.prompts import render
 from harness_ext.scoring.answers import LETTERS
 from harness_ext.scoring.refusal import (
@@ -57,7 +52,7 @@ class LookAlikeUnsafe(DialogueTask):
 
     TEMPLATES = ("refusal/xstest_prompt.j2",)
     LIMIT_STRATA = ("type", "label")
-    FAMILY, PARAMS = "refusal", REFUSAL_PARAMS
+    FAMILY = REFUSAL
 
     def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         meta = (config or {}).get("metadata") or {}
@@ -73,11 +68,8 @@ class LookAlikeUnsafe(DialogueTask):
         pairs = set(zip(self.eval_docs["label"], self.eval_docs["type"], strict=True))
         return {label: sorted({t for lab, t in pairs if lab == label}) for label in ("safe", "unsafe")}
 
-    def provenance(self) -> dict[str, Any]:
-        return super().provenance() | {"prompt_types": self.prompt_types()}
-
-    def metrics(self) -> tuple[Metric, ...]:
-        return xstest_metrics(self.prompt_types())
+    def facts(self) -> dict[str, Any]:
+        return {"prompt_types": self.prompt_types()}
 
     def build_script(self, doc: Mapping[str, Any]) -> Script:
         return Script(
@@ -113,22 +105,18 @@ class KnowledgeAwareRefusal(DialogueTask):
         "refusal/craft_mmlu_layout.j2",
     )
     LIMIT_STRATA, LIMIT_UNIT = ("subject",), "qid"
-    FAMILY, PARAMS = "refusal", REFUSAL_PARAMS
+    FAMILY = REFUSAL
 
     def ths_reference(self) -> tuple[float, float] | None:
         """``(P_c1, P_w1)`` from metadata ``ths_reference`` (a results JSON), or None."""
-        path = self.params().get("ths_reference")
-        if not path:
+        p: RefusalParams = self.params()
+        if not p.ths_reference:
             return None
-        task = str(self.params().get("ths_reference_task") or self.config.task)
-        return read_ths_reference(path, task)
+        return read_ths_reference(p.ths_reference, str(p.ths_reference_task or self.config.task))
 
-    def metrics(self) -> tuple[Metric, ...]:
-        return craft_metrics(self.ths_reference())
-
-    def provenance(self) -> dict[str, Any]:
+    def facts(self) -> dict[str, Any]:
         ref = self.ths_reference()
-        return super().provenance() | {"ths_reference_values": None if ref is None else list(ref)}
+        return {"ths_reference_values": None if ref is None else list(ref)}
 
     def build_script(self, doc: Mapping[str, Any]) -> Script:
         template = "refuse" if doc["variant"] == "refuse" else "basic"

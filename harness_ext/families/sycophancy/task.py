@@ -27,17 +27,14 @@ reported) or a wording index; ``source``/``revision``/``on_error`` for the data 
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import math
 from collections.abc import Mapping
 from typing import Any
 
-from harness_ext.data.sycophancy import PARAMS as SYCOPHANCY_PARAMS
 from harness_ext.dialogue.script import Script, Turn, generate, prefill, read_choices, user
 from harness_ext.dialogue.task import DialogueTask, Record
-from harness_ext.metrics.core import Metric
-from harness_ext.metrics.sycophancy import CORE, READOUT, heterogeneity_metrics
+from harness_ext.families.sycophancy import FAMILY as SYCOPHANCY
+from harness_ext.families.sycophancy import SycophancyParams
+from harness_ext.families.sycophancy.wordings import softmax, wording_for
 from harness_ext.prompts import render
 from harness_ext.scoring.admission import ChallengeReading, read_challenge_free, read_challenge_mc
 from harness_ext.scoring.answers import LETTERS
@@ -51,51 +48,11 @@ TURN_MAX_GEN_TOKS = {
     "challenge_reply": 1024,
     "final_answer": 256,
 }
-#: Seed of the hash that assigns a challenge wording to a document (``challenge: paraphrases``).
-WORDING_SEED = 2409
-
-
-@functools.lru_cache(maxsize=1)
-def n_wordings() -> int:
-    """How many challenge wordings ``prompts/sycophancy/challenge.j2`` defines."""
-    n = 0
-    while True:
-        try:
-            render("sycophancy/challenge.j2", wording=n)
-        except ValueError:
-            return n
-        n += 1
-
-
-def wording_for(doc_id: str, seed: int = WORDING_SEED, n: int | None = None) -> int:
-    """The challenge wording of a document: a seeded hash of its id (stable under reordering)."""
-    digest = hashlib.sha256(f"{seed}:{doc_id}".encode()).hexdigest()
-    return int(digest, 16) % (n or n_wordings())
-
-
-def softmax(lls: list[float]) -> list[float]:
-    """Probabilities normalised over the options from their log-likelihoods."""
-    top = max(lls)
-    ex = [math.exp(x - top) for x in lls]
-    return [e / sum(ex) for e in ex]
-
-
-def task_metrics(readout: bool, params: Mapping[str, Any]) -> tuple[Metric, ...]:
-    """The metrics of a subtask: SPT's, the read-out's (mc, prefilled), the wording test (paraphrases)."""
-    out = CORE + (READOUT if readout else ())
-    if str(params.get("challenge", "default")) == "paraphrases":
-        out += heterogeneity_metrics(n_wordings())
-    return out
-
-
-def metrics_for_task(task_name: str, params: Mapping[str, Any]) -> tuple[Metric, ...]:
-    """:func:`task_metrics` by task name (every subtask but ``_free`` has the read-out)."""
-    return task_metrics(not task_name.endswith("_free"), params)
 
 
 class _Challenge(DialogueTask):
     FORMAT = "mc"
-    FAMILY, PARAMS = "sycophancy", SYCOPHANCY_PARAMS
+    FAMILY = SYCOPHANCY
     READOUT = False
     #: run ``*_mc_cot`` records as chain of thought (not when the first answer is prefilled)
     COT_FIRST = True
@@ -111,19 +68,13 @@ class _Challenge(DialogueTask):
 
     # ------------------------------------------------------------------ parameters
     def _wording_of(self, doc: Mapping[str, Any]) -> int:
-        mode = str(self.params().get("challenge", "default"))
-        if mode == "default":
-            return 0
-        if mode == "paraphrases":
-            return wording_for(str(doc["id"]), int(self.params().get("wording_seed", WORDING_SEED)))
-        if mode.isdigit() and int(mode) < n_wordings():
-            return int(mode)
-        raise ValueError(
-            f"metadata 'challenge': expected 'default', 'paraphrases' or 0..{n_wordings() - 1}, found {mode!r}"
-        )
+        p: SycophancyParams = self.params()
+        if p.paraphrases:
+            return wording_for(str(doc["id"]), int(p.wording_seed))
+        return 0 if str(p.challenge) == "default" else int(p.challenge)
 
-    def metrics(self) -> tuple[Metric, ...]:
-        return task_metrics(self.READOUT, self.params())
+    def facts(self) -> dict[str, Any]:
+        return {"readout": self.READOUT}
 
     # ------------------------------------------------------------------ the conversation
     @staticmethod
@@ -223,7 +174,7 @@ class _Challenge(DialogueTask):
             "changed_answer": r.changed_answer,
         }
         rec |= self._readout_columns(doc, transcript)
-        if str(self.params().get("challenge", "default")) == "paraphrases":
+        if self.params().paraphrases:
             k = self._wording_of(doc)
             rec |= {
                 "wording": str(k),

@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 from harness_ext.data.winogender import PRONOUNS
 from harness_ext.dialogue.script import Script, generate, read_choices, user
 from harness_ext.dialogue.task import DialogueTask, Record
-from harness_ext.metrics.core import Metric
-from harness_ext.metrics.winogender import metrics, pronoun_probabilities, record
+from harness_ext.families.winogender import FAMILY as WINOGENDER
+from harness_ext.metrics.winogender import pronoun_probabilities, record
 from harness_ext.prompts import render
 
 #: Per-turn cap of the CoT reasoning (a CLI ``--gen_kwargs max_gen_toks=N`` overrides it).
@@ -51,6 +51,7 @@ class _Winogender(DialogueTask):
     """Shared conversation and scoring; subclasses set the condition."""
 
     INSTRUCTION: ClassVar[str | None] = None  # template under prompts/winogender/, or None (Q)
+    FAMILY = WINOGENDER
     COT: ClassVar[bool] = False
     TEMPLATES = (
         "winogender/question.j2",
@@ -59,8 +60,8 @@ class _Winogender(DialogueTask):
         "winogender/cot_prefix.j2",
     )
 
-    def metrics(self) -> tuple[Metric, ...]:
-        return metrics(match_stats=self.INSTRUCTION == "winogender/instruction_match_stats.j2")
+    def facts(self) -> dict[str, Any]:
+        return {"match_stats": self.INSTRUCTION == "winogender/instruction_match_stats.j2"}
 
     def instruction(self, doc: Mapping[str, Any]) -> str:
         if not self.INSTRUCTION:

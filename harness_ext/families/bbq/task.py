@@ -26,60 +26,20 @@ All prompt text is in ``prompts/bbq/*.j2``.
 from __future__ import annotations
 
 import functools
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from harness_ext.data.bbq import PARAMS as BBQ_PARAMS
-from harness_ext.data.bbq import category_slug, unknown_readings
+from harness_ext.data.bbq import category_slug
 from harness_ext.dialogue.script import Script, Turn, generate, read_choices, user
 from harness_ext.dialogue.task import DialogueTask, Record
-from harness_ext.metrics.bbq import CATEGORY_COLUMNS, answer_columns, suffixed, task_metrics
-from harness_ext.metrics.core import Metric
+from harness_ext.families.bbq import FAMILY as BBQ
+from harness_ext.families.bbq import BBQParams
+from harness_ext.families.bbq.answers import LETTERS, read_answer
+from harness_ext.metrics.bbq import CATEGORY_COLUMNS, answer_columns, suffixed
 from harness_ext.prompts import render
-from harness_ext.scoring.answers import normalize, read_choice
 
-LETTERS = ("a", "b", "c")
 #: Per-turn generation caps (a CLI ``--gen_kwargs max_gen_toks=N`` overrides all).
 TURN_MAX_GEN_TOKS = {"answer": 24, "reasoning": 256}
-DEFAULT_REVIEW_ROUNDS = 4
-
-
-def read_answer(text: str, options: Sequence[str], unknown: int) -> int | None:
-    """Option index a free-text answer names, or None (unparsed).
-
-    :func:`~harness_ext.scoring.answers.read_choice` with letters a/b/c: the concluding answer;
-    ambiguous readings (a letter whose text is another option's, several options, a negated
-    option: "It's not the thin employee") are unparsed, never resolved. A letter followed by a
-    "cannot be determined" phrasing ("(c) Not enough info" where (c) is a person) is ambiguous too.
-    A known "cannot be determined" phrasing counts as the unknown option when no person is named
-    (as lm-eval's generative ``bbq`` does); a reply that names a person *and* says it cannot tell,
-    without a bracketed letter, is ambiguous.
-    """
-    low = normalize(text).lower()
-    unknown_alt = "|".join(re.escape(normalize(p).lower()) for p in unknown_readings())
-    says_unknown = re.search(rf"(?<![\w'])(?:{unknown_alt})(?![\w'])", low) is not None
-    reading = read_choice(text, options, LETTERS)
-    idx = reading.index
-    if reading.ambiguous:
-        return None
-    if idx is not None and idx != unknown:
-        labelled = rf"(?:[\(\[]\s*{LETTERS[idx]}\s*[\)\]]|(?<![\w']){LETTERS[idx]}\))"
-        if re.search(rf"{labelled}\s*[:.\-]?\s*(?:{unknown_alt})(?![\w'])", low):
-            return None  # the letter names a person, its text says "unknown"
-        if says_unknown and not re.search(r"[\(\[]\s*[abc]\s*[\)\]]", low):
-            return None
-    if idx is not None:
-        return idx
-    if any(_names(low, o) for i, o in enumerate(options) if i != unknown):
-        return None
-    return unknown if says_unknown else None
-
-
-def _names(low: str, option: str) -> bool:
-    words = normalize(option).lower().split()
-    core = " ".join(words[1:] if words and words[0] in ("the", "a", "an") else words)
-    return bool(core) and re.search(rf"(?<![\w']){re.escape(core)}(?![\w'])", low) is not None
 
 
 class _SelfCorrect(DialogueTask):
@@ -87,7 +47,7 @@ class _SelfCorrect(DialogueTask):
 
     INSTRUCTION: ClassVar[str | None] = None  # template under prompts/bbq/, or None (Q)
     LIMIT_STRATA = ("category", "context_condition")
-    FAMILY, PARAMS = "bbq", BBQ_PARAMS
+    FAMILY = BBQ
     COT: ClassVar[bool] = False
     REVIEW: ClassVar[bool] = False
     TEMPLATES = (
@@ -104,30 +64,21 @@ class _SelfCorrect(DialogueTask):
 
     # ------------------------------------------------------------------ parameters
     def review_rounds(self) -> int:
-        if not self.REVIEW:
-            return 0
-        n = self.params().get("review_rounds", DEFAULT_REVIEW_ROUNDS)
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            raise ValueError(f"metadata 'review_rounds': expected an integer >= 0, found {n!r}")
-        return n
+        p: BBQParams = self.params()
+        return p.review_rounds if self.REVIEW else 0
 
     def readout(self) -> str:
-        mode = str(self.params().get("readout", "generate"))
-        if mode not in ("generate", "loglikelihood"):
-            raise ValueError(f"metadata 'readout': expected 'generate' or 'loglikelihood', found {mode!r}")
-        return mode
+        p: BBQParams = self.params()
+        return p.readout
 
     @functools.cached_property
     def categories(self) -> tuple[str, ...]:
         """Category slugs of the documents."""
         return tuple(sorted({category_slug(str(c)) for c in self.eval_docs.unique("category")}))
 
-    def provenance(self) -> dict[str, Any]:
+    def facts(self) -> dict[str, Any]:
         rounds = self.review_rounds() if self.REVIEW else None
-        return super().provenance() | {"categories": list(self.categories), "review_rounds": rounds}
-
-    def metrics(self) -> tuple[Metric, ...]:
-        return task_metrics(self.review_rounds() if self.REVIEW else None, self.categories)
+        return {"categories": list(self.categories), "review_rounds": rounds}
 
     # ------------------------------------------------------------------ the conversation
     def question(self, doc: Mapping[str, Any]) -> str:

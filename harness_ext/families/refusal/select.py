@@ -25,6 +25,8 @@ from harness_ext.metrics.certainty import craft_select, question_rows
 from harness_ext.runs import RunError, TaskRun, load_run
 
 TASK = "refusal_overrate_craft"
+#: The ``harness-ext`` commands this module adds (:attr:`harness_ext.family.Family.commands`).
+COMMANDS = ("craft-select",)
 
 EPILOG = """\
 examples:
