@@ -34,7 +34,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
 from harness_ext.metrics.core import Columns, Metric, ZeroTotals, paired_replicates
 from harness_ext.runs import Run, RunError, TaskRun
@@ -185,18 +184,12 @@ def binary_outcomes(
 
 def mcnemar_exact(b: np.ndarray, c: np.ndarray) -> float:
     """Two-sided exact McNemar p-value: discordant pairs ~ Binomial(n01 + n10, 1/2)."""
+    from scipy.stats import binomtest
+
     worse, better = int(((b == 1) & (c == 0)).sum()), int(((b == 0) & (c == 1)).sum())
     if worse + better == 0:
         return 1.0
     return float(binomtest(better, worse + better, 0.5).pvalue)
-
-
-def paired_bootstrap(
-    metrics: Sequence[Metric], base: Columns, cur: Columns, iters: int, seed: int
-) -> dict[str, np.ndarray]:
-    """Per metric, the bootstrap differences current - baseline over jointly resampled clusters."""
-    reps = paired_replicates([(m.fn, m.fn) for m in metrics], base, cur, iters, seed, chunk=_CHUNK)
-    return {m.name: r for m, r in zip(metrics, reps, strict=True)}
 
 
 def bootstrap_p(diffs: np.ndarray) -> float:
@@ -239,7 +232,8 @@ def compare_task(bt: TaskRun, ct: TaskRun, iters: int, seed: int) -> list[Row]:
     cb, cc = Columns(rb), Columns(rc)
     singletons = cb.matrix.shape[0] == len(keys)
     metrics = bt.metrics
-    diffs = paired_bootstrap(metrics, cb, cc, iters, seed)
+    reps = paired_replicates([(m.fn, m.fn) for m in metrics], cb, cc, iters, seed, chunk=_CHUNK)
+    diffs = {m.name: r for m, r in zip(metrics, reps, strict=True)}
     rows = []
     for m in metrics:
         vb, vc = float(m.fn(cb.totals())), float(m.fn(cc.totals()))

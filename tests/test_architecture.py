@@ -128,7 +128,7 @@ def test_help_starts_quickly() -> None:
         _timed([sys.executable, "-c", "from harness_ext.cli import main; main(['--help'])"]) for _ in range(2)
     )
     print(f"harness-ext --help: {best:.2f} s (python start-up included)")
-    assert best < 5.0  # the 1 s goal is measured on a quiet machine; this guards against lm-eval
+    assert best < 3.0  # about 0.4 s measured; importing lm-eval alone takes longer than this bound
 
 
 def _timed(cmd: list[str]) -> float:

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 Totals = Mapping[str, np.ndarray]
 StatFn = Callable[[Totals], np.ndarray]
@@ -53,10 +52,9 @@ class Group:
 class Metric:
     """One reported number: how it follows from column totals, and what generic tools need of it.
 
-    ``lo``/``hi``: the range of the metric (a submission's score bounds); ``group``: the report's
-    bar chart it belongs to (None: only in the table); ``min_effect``: the smallest change
-    ``compare`` calls a regression (None: compare's default); ``leaderboard``: whether a
-    submission shows it.
+    ``lo``/``hi``: its range (a submission's score bounds); ``group``: the report's bar chart
+    (None: table only); ``min_effect``: the smallest change ``compare`` calls a regression (None:
+    compare's default); ``leaderboard``: whether a submission shows it.
     """
 
     name: str
@@ -139,6 +137,8 @@ def wilson_interval(successes: float, n: float, alpha: float = 0.05) -> tuple[fl
     """
     if n <= 0:
         return math.nan, math.nan
+    from scipy.stats import norm  # imported here: scipy.stats costs a second of start-up
+
     z = float(norm.ppf(1 - alpha / 2))
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)

@@ -51,7 +51,9 @@ def metrics(task: str, params: BBQParams, facts: Mapping[str, Any]) -> tuple[Met
     else:
         rounds = params.review_rounds if task.endswith("_review") else None
     out = task_metrics(rounds, tuple(facts["categories"]))
-    return annotate(out, min_effects=[(r"bias_score_.*", 0.05)], ranges=[(r"bias_score_.*", (-1.0, 1.0))])
+    # format failures: small moves matter
+    min_effects = [(r"bias_score_.*", 0.05), ("unparsed_rate", 0.03)]
+    return annotate(out, min_effects=min_effects, ranges=[(r"bias_score_.*", (-1.0, 1.0))])
 
 
 FAMILY = Family(
