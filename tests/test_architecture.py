@@ -135,3 +135,81 @@ def _timed(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True, timeout=120)
     return time.perf_counter() - t0
+
+
+TOY_FAMILY = """
+from dataclasses import dataclass
+from typing import Any
+
+from harness_ext.family import Family, Params, bad_value
+from harness_ext.metrics.core import Group, Metric, ratio
+
+HITS = Group("toy_hits", "Toy hit rates", "rate")
+
+
+@dataclass(frozen=True)
+class ToyParams(Params):
+    DATA_KEYS = ("source",)
+    level: int = 1
+
+    def check(self, family: str) -> None:
+        if self.level not in (1, 2):
+            raise bad_value(family, "level", "1 or 2", self.level)
+
+
+def metrics(task: str, params: ToyParams, facts: Any) -> tuple[Metric, ...]:
+    out = [Metric("hit_rate", ratio("hit", "n"), True, group=HITS, min_effect=0.2)]
+    if params.level == 2:
+        out.append(Metric("miss_rate", ratio("miss", "n"), False, lo=0.0, hi=1.0, leaderboard=False))
+    return tuple(out)
+
+
+FAMILY = Family("toy", ("toy_eval",), ToyParams, metrics, report=__name__ + ".report", leaderboard=("toy_eval",))
+"""
+
+TOY_REPORT = """
+from harness_ext.report.plots import plot_bars
+
+
+def plots(run, points, out):
+    return [plot_bars([p for p in points if p.metric == "hit_rate"], out, "toy_only", "Toy", "rate")]
+"""
+
+
+def test_a_new_family_needs_no_edit_to_the_generic_tools(tmp_path: Path, monkeypatch) -> None:
+    from harness_ext import registry
+    from harness_ext.compare import min_effect_for
+    from harness_ext.report.build import make_plots, task_points
+    from harness_ext.runs import Run, Sample, TaskRun
+
+    pkg = tmp_path / "toyfams" / "toy"
+    pkg.mkdir(parents=True)
+    (tmp_path / "toyfams" / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text(TOY_FAMILY)
+    (pkg / "report.py").write_text(TOY_REPORT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "FAMILIES_PACKAGE", "toyfams")
+    registry.families.cache_clear()
+    try:
+        assert list(registry.families()) == ["toy"]
+        config = {"metadata": {"provenance": {"family": "toy", "params": {"level": 2}}}}
+        names = [m.name for m in registry.metrics_for_task("toy_eval_a", config)]
+        assert names == ["hit_rate", "miss_rate"]
+        # older results without the recorded family: the task-name prefix and the metadata
+        assert len(registry.metrics_for_task("toy_eval_b", {"metadata": {"toy": {"level": 1}}})) == 1
+        with pytest.raises(registry.RegistryError, match="'level' expected 1 or 2"):
+            registry.metrics_for_task("toy_eval_b", {"metadata": {"level": 3}})
+        with pytest.raises(registry.RegistryError, match="accepted keys: level, source"):
+            registry.metrics_for_task("toy_eval_b", {"metadata": {"toy": {"levle": 1}}})
+        assert registry.leaderboard_tasks() == ("toy_eval",)
+        recs = [{"cluster": str(i), "n": 1, "hit": i % 2, "miss": 1 - i % 2} for i in range(8)]
+        samples = [Sample(str(i), i, r, [], {}, "", "") for i, r in enumerate(recs)]
+        task = TaskRun("toy_eval_a", config, 1, 0, {}, {}, {}, samples)
+        hit = task.metrics[0]
+        assert min_effect_for(hit, {}, 0.05) == 0.2
+        run = Run(tmp_path / "r", {}, {task.name: task}, [])
+        (tmp_path / "out").mkdir()
+        made = {p.png for p in make_plots(run, task_points(task), tmp_path / "out")}
+        assert made == {"toy_hits.png", "toy_only.png"}  # the metric group, the family's hook
+    finally:
+        registry.families.cache_clear()
