@@ -26,31 +26,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness_ext.data.refusal import read_ths_reference
-from harness_ext.dialogue.script import Script, generate, read_choices, user
+from harness_ext.dialogue.script import Script
 from harness_ext.dialogue.task import DialogueTask, Record
 from harness_ext.families.refusal import FAMILY as REFUSAL
-from harness_ext.families.refusal import RefusalParams
-from harness_ext.metrics.certainty import correctness
-from harness_ext.metrics.refusal import certainty, xstest_columns
-from harness_ext.prompts import render
-from harness_ext.scoring.answers import LETTERS
-from harness_ext.scoring.refusal import (
-    classify_refusal,
-    craft_outcome,
-    refusal_evidence,
-    xstest_string_match,
-)
-
-#: XSTest generated up to 256 tokens; the class is decided in the first sentences.
-XSTEST_MAX_GEN_TOKS = 128
-#: A CRaFT answer is a letter or "I don't know."; room for a short justification.
-CRAFT_MAX_GEN_TOKS = 48
+from harness_ext.families.refusal import RefusalParams, conversation
 
 
 class LookAlikeUnsafe(DialogueTask):
     """Over-refusal of safe prompts that resemble unsafe ones; compliance with unsafe ones."""
 
-    TEMPLATES = ("refusal/xstest_prompt.j2",)
+    TEMPLATES = conversation.XSTEST_TEMPLATES
     LIMIT_STRATA = ("type", "label")
     FAMILY = REFUSAL
 
@@ -72,38 +57,16 @@ class LookAlikeUnsafe(DialogueTask):
         return {"prompt_types": self.prompt_types()}
 
     def build_script(self, doc: Mapping[str, Any]) -> Script:
-        return Script(
-            turns=(
-                user(render("refusal/xstest_prompt.j2", prompt=doc["prompt"]), "prompt"),
-                generate("response", max_gen_toks=XSTEST_MAX_GEN_TOKS),
-            )
-        )
+        return conversation.xstest_script(doc)
 
     def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        response = next(m["content"] for m in transcript if m["name"] == "response")
-        rule, string_match = classify_refusal(response), xstest_string_match(response)
-        return {
-            "cluster": str(doc["id"]),
-            "label": doc["label"],
-            "type": doc["type"],
-            "prompt": doc["prompt"],
-            "response": response,
-            "class": rule,
-            "rule_class": rule,
-            "string_match_class": string_match,
-            "refusal_evidence": refusal_evidence(response),
-            **xstest_columns(doc["label"], doc["type"], rule, string_match),
-        }
+        return conversation.xstest_score(doc, transcript)
 
 
 class KnowledgeAwareRefusal(DialogueTask):
     """CRaFT's correct / wrong / refused shares, over-refusal, THS and certainty vs refusal."""
 
-    TEMPLATES = (
-        "refusal/craft_mmlu_basic.j2",
-        "refusal/craft_mmlu_refuse.j2",
-        "refusal/craft_mmlu_layout.j2",
-    )
+    TEMPLATES = conversation.CRAFT_TEMPLATES
     LIMIT_STRATA, LIMIT_UNIT = ("subject",), "qid"
     FAMILY = REFUSAL
 
@@ -119,33 +82,7 @@ class KnowledgeAwareRefusal(DialogueTask):
         return {"ths_reference_values": None if ref is None else list(ref)}
 
     def build_script(self, doc: Mapping[str, Any]) -> Script:
-        template = "refuse" if doc["variant"] == "refuse" else "basic"
-        text = render(
-            f"refusal/craft_mmlu_{template}.j2",
-            subject=str(doc["subject"]).replace("_", " "),
-            question=doc["question"],
-            choices=doc["choices"],
-            letters=LETTERS,
-        )
-        if doc["variant"] == "certainty":
-            answer = read_choices("options", LETTERS[: len(doc["choices"])])
-        else:
-            answer = generate("answer", max_gen_toks=CRAFT_MAX_GEN_TOKS)
-        return Script(turns=(user(text, "question"), answer))
+        return conversation.craft_script(doc)
 
     def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        variant = doc["variant"]
-        reply = transcript[-1]
-        rec: Record = {"cluster": str(doc["qid"]), "qid": str(doc["qid"])}
-        if variant == "certainty":
-            return rec | {
-                "n_certainty": 1,
-                "certainty": certainty(reply["loglikelihoods"]),
-                "cor": correctness(reply["loglikelihoods"], int(doc["answer_index"])),
-                "readout": LETTERS[reply["choice_index"]],
-            }
-        outcome, idx = craft_outcome(reply["content"], doc["choices"], doc["answer_index"])
-        rec |= {f"n_{variant}": 1, f"outcome_{variant}": outcome, f"response_{variant}": reply["content"]}
-        rec |= {f"{k}_{variant}": int(outcome == k) for k in ("correct", "wrong", "refused", "unparsed")}
-        rec[f"read_{variant}"] = "" if idx is None else LETTERS[idx]
-        return rec
+        return conversation.craft_score(doc, transcript)
