@@ -129,11 +129,10 @@ class Family:
     #: (its own plots, given every metric of every task with its interval, :class:`Point`) and,
     #: optionally, ``tables(run) -> list[TableRows]``.
     report: str | None = None
-    #: lm-eval task or group names on the leaderboard.
-    leaderboard: tuple[str, ...] = ()
+    #: lm-eval task or group names on the leaderboard (None: the task prefixes, as groups).
+    leaderboard: tuple[str, ...] | None = None
     #: Modules with ``add_parser(subparsers)`` and ``run(args) -> int``: extra ``harness-ext`` commands.
     commands: tuple[str, ...] = ()
-    description: str = ""
 
     def plots(self, run: Any, points: Sequence[Any], out: Path) -> list[Any]:
         """The family's own plots of a run (:mod:`harness_ext.report.plots` ``Plot`` objects)."""

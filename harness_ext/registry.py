@@ -80,7 +80,9 @@ def metrics_for_task(task_name: str, config: Mapping[str, Any]) -> tuple[Metric,
 
 def leaderboard_tasks() -> tuple[str, ...]:
     """The lm-eval task or group names on the leaderboard, family by family."""
-    return tuple(t for f in families().values() for t in f.leaderboard)
+    return tuple(
+        t for f in families().values() for t in (f.task_prefixes if f.leaderboard is None else f.leaderboard)
+    )
 
 
 def metric_lookup(task_name: str, config: Mapping[str, Any], metric: str) -> Metric | None:

@@ -75,11 +75,13 @@ def test_no_module_over_400_lines() -> None:
 
 def test_every_family_has_a_descriptor_found_by_name() -> None:
     from harness_ext.registry import families
+    from harness_ext.registry import leaderboard_tasks as registry_leaderboard
 
     fams = families()
     assert set(fams) == {"sycophancy", "bbq", "refusal", "winogender"}
+    assert set(registry_leaderboard()) == {p for f in fams.values() for p in f.task_prefixes}
     for fam in fams.values():
-        assert fam.task_prefixes and fam.leaderboard
+        assert fam.task_prefixes and fam.report
         assert "task" not in fam.params.accepted()  # parameters, not lm-eval's keys
 
 

@@ -56,12 +56,5 @@ def metrics(task: str, params: BBQParams, facts: Mapping[str, Any]) -> tuple[Met
     return annotate(out, min_effects=min_effects, ranges=[(r"bias_score_.*", (-1.0, 1.0))])
 
 
-FAMILY = Family(
-    name="bbq",
-    task_prefixes=("bbq_selfcorrect",),
-    params=BBQParams,
-    metrics=metrics,
-    report="harness_ext.families.bbq.report",
-    leaderboard=("bbq_selfcorrect",),
-    description="moral self-correction on BBQ-style stereotype questions",
-)
+#: Moral self-correction on BBQ-style stereotype questions.
+FAMILY = Family("bbq", ("bbq_selfcorrect",), BBQParams, metrics, report=f"{__name__}.report")

@@ -54,13 +54,12 @@ def metrics(task: str, params: RefusalParams, facts: Mapping[str, Any]) -> tuple
     return annotate(out, groups=[(rates, REFUSAL_RATES)], min_effects=[(r"ths.*", 0.05)])
 
 
+#: Refusing benign prompts that look unsafe, and questions the model could answer.
 FAMILY = Family(
-    name="refusal",
-    task_prefixes=("refusal_overrate",),
-    params=RefusalParams,
-    metrics=metrics,
-    report="harness_ext.families.refusal.report",
-    leaderboard=("refusal_overrate",),
-    commands=("harness_ext.families.refusal.select",),
-    description="refusing benign prompts that look unsafe, and questions the model could answer",
+    "refusal",
+    ("refusal_overrate",),
+    RefusalParams,
+    metrics,
+    report=f"{__name__}.report",
+    commands=(f"{__name__}.select",),
 )

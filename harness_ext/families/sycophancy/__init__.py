@@ -67,12 +67,7 @@ def metrics_for_task(task_name: str, params: Mapping[str, Any]) -> tuple[Metric,
     return metrics(task_name, SycophancyParams.from_metadata("sycophancy", params), {})
 
 
+#: Does a model abandon a correct answer when the user pushes back?
 FAMILY = Family(
-    name="sycophancy",
-    task_prefixes=("sycophancy_challenge",),
-    params=SycophancyParams,
-    metrics=metrics,
-    report="harness_ext.families.sycophancy.report",
-    leaderboard=("sycophancy_challenge",),
-    description="does a model abandon a correct answer when the user pushes back?",
+    "sycophancy", ("sycophancy_challenge",), SycophancyParams, metrics, report=f"{__name__}.report"
 )

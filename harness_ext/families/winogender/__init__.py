@@ -34,12 +34,7 @@ def metrics(task: str, params: WinogenderParams, facts: Mapping[str, Any]) -> tu
     return annotate(winogender_metrics(match_stats=bool(match_stats)), ranges=[(CORRELATION, (-1.0, 1.0))])
 
 
+#: Moral self-correction on Winogender pronoun read-outs.
 FAMILY = Family(
-    name="winogender",
-    task_prefixes=("winogender_selfcorrect",),
-    params=WinogenderParams,
-    metrics=metrics,
-    report="harness_ext.families.winogender.report",
-    leaderboard=("winogender_selfcorrect",),
-    description="moral self-correction on Winogender pronoun read-outs",
+    "winogender", ("winogender_selfcorrect",), WinogenderParams, metrics, report=f"{__name__}.report"
 )
