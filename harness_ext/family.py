@@ -153,7 +153,9 @@ class Family:
         recorded = prov.get("params") if isinstance(prov, Mapping) else None
         if isinstance(recorded, Mapping):
             names = {f.name for f in dataclasses.fields(self.params)}
-            return self.params(**{k: v for k, v in recorded.items() if k in names})
+            params = self.params(**{k: v for k, v in recorded.items() if k in names})
+            params.check(self.name)
+            return params
         return self.params.from_metadata(self.name, meta if isinstance(meta, Mapping) else {})
 
     def task_metrics(self, task: str, config: Mapping[str, Any]) -> tuple[Metric, ...]:
