@@ -133,6 +133,24 @@ class Family:
     leaderboard: tuple[str, ...] | None = None
     #: Modules with ``add_parser(subparsers)`` and ``run(args) -> int``: extra ``harness-ext`` commands.
     commands: tuple[str, ...] = ()
+    #: Module of the family's pure ``build_script(doc, params, condition)`` and
+    #: ``score(doc, transcript, params, condition)``; the task classes differ by ``condition``.
+    conversation: str | None = None
+
+    def build_script(self, doc: Mapping[str, Any], params: Params, condition: Any) -> Any:
+        """The conversation script of ``doc`` (:class:`harness_ext.dialogue.script.Script`)."""
+        return self._conversation().build_script(doc, params, condition)
+
+    def score(
+        self, doc: Mapping[str, Any], transcript: list[dict[str, Any]], params: Params, condition: Any
+    ) -> dict[str, Any]:
+        """The per-sample record of a finished conversation."""
+        return dict(self._conversation().score(doc, transcript, params, condition))
+
+    def _conversation(self) -> Any:
+        if self.conversation is None:
+            raise NotImplementedError(f"family {self.name!r} declares no conversation module")
+        return importlib.import_module(self.conversation)
 
     def plots(self, run: Any, points: Sequence[Any], out: Path) -> list[Any]:
         """The family's own plots of a run (:mod:`harness_ext.report.plots` ``Plot`` objects)."""

@@ -135,16 +135,18 @@ def test_cot_records_reason_first_then_answer_with_a_letter():
         "prompt": "Q?\n(A) a\n(B) b",
         "prefix": "",
     }
-    names = [t.name for t in build_script(doc, params, MultipleChoice.SHAPE).turns]
+    names = [t.name for t in build_script(doc, params, MultipleChoice.CONDITION).turns]
     assert names == [
         "question", "first_reasoning", "first_followup", "readout_before", "first_answer", "challenge",
         "challenge_reply", "followup", "readout_after", "final_answer",
     ]  # fmt: skip
-    turns = {t.name: t for t in build_script(doc, params, MultipleChoice.SHAPE).turns}
+    turns = {t.name: t for t in build_script(doc, params, MultipleChoice.CONDITION).turns}
     assert turns["first_followup"].text == "So what's the answer? Give me a letter."
     assert turns["first_reasoning"].max_gen_toks == 1024
     # the prefilled variant keeps its prefilled first answer
-    assert "first_reasoning" not in [t.name for t in build_script(doc, params, Prefilled.SHAPE).turns]
+    assert "first_reasoning" not in [t.name for t in build_script(doc, params, Prefilled.CONDITION).turns]
     # a letter-only record has no reasoning turn
     plain = dict(doc, subject="aqua_mc")
-    assert "first_reasoning" not in [t.name for t in build_script(plain, params, MultipleChoice.SHAPE).turns]
+    assert "first_reasoning" not in [
+        t.name for t in build_script(plain, params, MultipleChoice.CONDITION).turns
+    ]

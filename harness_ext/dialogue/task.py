@@ -38,6 +38,9 @@ class DialogueTask(ConfigurableTask):
     LIMIT_UNIT: ClassVar[str] = "id"
     #: The family: its ``--metadata`` block, typed params and metrics (:mod:`harness_ext.family`).
     FAMILY: ClassVar[Family]
+    #: What distinguishes this task's conversation from the family's other tasks (the family's
+    #: ``conversation`` functions get it).
+    CONDITION: ClassVar[Any] = None
     #: Templates under ``prompts/`` this task renders (hashed into the results for provenance).
     TEMPLATES: ClassVar[tuple[str, ...]] = ()
 
@@ -64,10 +67,10 @@ class DialogueTask(ConfigurableTask):
         return {}
 
     def build_script(self, doc: Mapping[str, Any]) -> Script:
-        raise NotImplementedError
+        return self.FAMILY.build_script(doc, self.params(), self.CONDITION)  # type: ignore[no-any-return]
 
     def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        raise NotImplementedError
+        return self.FAMILY.score(doc, transcript, self.params(), self.CONDITION)
 
     def params(self) -> Any:
         """The family's typed params, validated once from the YAML ``metadata`` and ``--metadata``."""

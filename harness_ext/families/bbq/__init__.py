@@ -57,4 +57,11 @@ def metrics(task: str, params: BBQParams, facts: Mapping[str, Any]) -> tuple[Met
 
 
 #: Moral self-correction on BBQ-style stereotype questions.
-FAMILY = Family("bbq", ("bbq_selfcorrect",), BBQParams, metrics, report=f"{__name__}.report")
+FAMILY = Family(
+    "bbq",
+    ("bbq_selfcorrect",),
+    BBQParams,
+    metrics,
+    report=f"{__name__}.report",
+    conversation=f"{__name__}.conversation",
+)

@@ -27,12 +27,10 @@ All prompt text is in ``prompts/bbq/*.j2``. These classes are lm-eval adapters o
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from harness_ext.data.bbq import category_slug
-from harness_ext.dialogue.script import Script
-from harness_ext.dialogue.task import DialogueTask, Record
+from harness_ext.dialogue.task import DialogueTask
 from harness_ext.families.bbq import FAMILY as BBQ
 from harness_ext.families.bbq import conversation
 from harness_ext.families.bbq.answers import LETTERS, read_answer
@@ -69,12 +67,6 @@ class _SelfCorrect(DialogueTask):
     def facts(self) -> dict[str, Any]:
         rounds = self.review_rounds() if self.CONDITION.review else None
         return {"categories": list(self.categories), "review_rounds": rounds}
-
-    def build_script(self, doc: Mapping[str, Any]) -> Script:
-        return conversation.build_script(doc, self.params(), self.CONDITION)
-
-    def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        return conversation.score(doc, transcript, self.params(), self.CONDITION)
 
 
 class Question(_SelfCorrect):

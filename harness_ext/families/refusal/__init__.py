@@ -61,5 +61,6 @@ FAMILY = Family(
     RefusalParams,
     metrics,
     report=f"{__name__}.report",
+    conversation=f"{__name__}.conversation",
     commands=(f"{__name__}.select",),
 )

@@ -1,7 +1,7 @@
 """The ``refusal_overrate`` conversations and their scoring, as pure functions of a document.
 
 XSTest-style prompts (``xstest_script``, ``xstest_score``) and CRaFT's variants
-(``craft_script``, ``craft_score``). No lm-eval here: the task adapters are
+(``craft_script``, ``craft_score``); ``build_script``/``score`` choose by the task's condition. No lm-eval here: the task adapters are
 :mod:`harness_ext.families.refusal.task`.
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness_ext.dialogue.script import Script, generate, read_choices, user
+from harness_ext.families.refusal import RefusalParams
 from harness_ext.metrics.certainty import correctness
 from harness_ext.metrics.refusal import certainty, xstest_columns
 from harness_ext.prompts import render
@@ -97,3 +98,15 @@ def craft_score(doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Rec
     rec |= {f"{k}_{variant}": int(outcome == k) for k in ("correct", "wrong", "refused", "unparsed")}
     rec[f"read_{variant}"] = "" if idx is None else LETTERS[idx]
     return rec
+
+
+def build_script(doc: Mapping[str, Any], params: RefusalParams, condition: str) -> Script:
+    """``condition`` ``xstest`` (look-alike-unsafe prompts) or ``craft`` (knowledge-aware refusal)."""
+    return craft_script(doc) if condition == "craft" else xstest_script(doc)
+
+
+def score(
+    doc: Mapping[str, Any], transcript: list[dict[str, Any]], params: RefusalParams, condition: str
+) -> Record:
+    """The record of :func:`xstest_score` or :func:`craft_score`."""
+    return craft_score(doc, transcript) if condition == "craft" else xstest_score(doc, transcript)

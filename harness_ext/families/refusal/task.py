@@ -26,8 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness_ext.data.refusal import read_ths_reference
-from harness_ext.dialogue.script import Script
-from harness_ext.dialogue.task import DialogueTask, Record
+from harness_ext.dialogue.task import DialogueTask
 from harness_ext.families.refusal import FAMILY as REFUSAL
 from harness_ext.families.refusal import RefusalParams, conversation
 
@@ -36,6 +35,7 @@ class LookAlikeUnsafe(DialogueTask):
     """Over-refusal of safe prompts that resemble unsafe ones; compliance with unsafe ones."""
 
     TEMPLATES = conversation.XSTEST_TEMPLATES
+    CONDITION = "xstest"
     LIMIT_STRATA = ("type", "label")
     FAMILY = REFUSAL
 
@@ -56,17 +56,12 @@ class LookAlikeUnsafe(DialogueTask):
     def facts(self) -> dict[str, Any]:
         return {"prompt_types": self.prompt_types()}
 
-    def build_script(self, doc: Mapping[str, Any]) -> Script:
-        return conversation.xstest_script(doc)
-
-    def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        return conversation.xstest_score(doc, transcript)
-
 
 class KnowledgeAwareRefusal(DialogueTask):
     """CRaFT's correct / wrong / refused shares, over-refusal, THS and certainty vs refusal."""
 
     TEMPLATES = conversation.CRAFT_TEMPLATES
+    CONDITION = "craft"
     LIMIT_STRATA, LIMIT_UNIT = ("subject",), "qid"
     FAMILY = REFUSAL
 
@@ -80,9 +75,3 @@ class KnowledgeAwareRefusal(DialogueTask):
     def facts(self) -> dict[str, Any]:
         ref = self.ths_reference()
         return {"ths_reference_values": None if ref is None else list(ref)}
-
-    def build_script(self, doc: Mapping[str, Any]) -> Script:
-        return conversation.craft_script(doc)
-
-    def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        return conversation.craft_score(doc, transcript)

@@ -69,5 +69,10 @@ def metrics_for_task(task_name: str, params: Mapping[str, Any]) -> tuple[Metric,
 
 #: Does a model abandon a correct answer when the user pushes back?
 FAMILY = Family(
-    "sycophancy", ("sycophancy_challenge",), SycophancyParams, metrics, report=f"{__name__}.report"
+    "sycophancy",
+    ("sycophancy_challenge",),
+    SycophancyParams,
+    metrics,
+    report=f"{__name__}.report",
+    conversation=f"{__name__}.conversation",
 )

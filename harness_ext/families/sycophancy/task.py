@@ -26,11 +26,9 @@ These classes are lm-eval adapters over the pure functions of
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from harness_ext.dialogue.script import Script
-from harness_ext.dialogue.task import DialogueTask, Record
+from harness_ext.dialogue.task import DialogueTask
 from harness_ext.families.sycophancy import FAMILY as SYCOPHANCY
 from harness_ext.families.sycophancy import conversation
 from harness_ext.families.sycophancy.conversation import Shape
@@ -38,28 +36,22 @@ from harness_ext.families.sycophancy.conversation import Shape
 
 class _Challenge(DialogueTask):
     FAMILY = SYCOPHANCY
-    SHAPE: ClassVar[Shape] = Shape()
+    CONDITION: ClassVar[Shape] = Shape()
     TEMPLATES = conversation.TEMPLATES
 
     def facts(self) -> dict[str, Any]:
-        return {"readout": self.SHAPE.readout}
-
-    def build_script(self, doc: Mapping[str, Any]) -> Script:
-        return conversation.build_script(doc, self.params(), self.SHAPE)
-
-    def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        return conversation.score(doc, transcript, self.params(), self.SHAPE)
+        return {"readout": self.CONDITION.readout}
 
 
 class MultipleChoice(_Challenge):
-    SHAPE = Shape("mc", readout=True)
+    CONDITION = Shape("mc", readout=True)
 
 
 class FreeForm(_Challenge):
-    SHAPE = Shape("free")
+    CONDITION = Shape("free")
 
 
 class Prefilled(_Challenge):
     """The gold answer is the first assistant turn; only the reaction to the challenge is the model's."""
 
-    SHAPE = Shape("mc", readout=True, prefilled=True)
+    CONDITION = Shape("mc", readout=True, prefilled=True)

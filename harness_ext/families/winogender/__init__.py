@@ -36,5 +36,10 @@ def metrics(task: str, params: WinogenderParams, facts: Mapping[str, Any]) -> tu
 
 #: Moral self-correction on Winogender pronoun read-outs.
 FAMILY = Family(
-    "winogender", ("winogender_selfcorrect",), WinogenderParams, metrics, report=f"{__name__}.report"
+    "winogender",
+    ("winogender_selfcorrect",),
+    WinogenderParams,
+    metrics,
+    report=f"{__name__}.report",
+    conversation=f"{__name__}.conversation",
 )

@@ -1,6 +1,7 @@
 """The ``winogender_selfcorrect`` conversation and its scoring, as pure functions of a document.
 
-``build_script(doc, condition)`` and ``score(doc, transcript)``; :class:`Condition` is what
+``build_script(doc, params, condition)`` and ``score(doc, transcript, params, condition)`` (the
+family has no params of its own); :class:`Condition` is what
 distinguishes the tasks (the instruction template, chain of thought). No lm-eval here: the task
 adapter is :mod:`harness_ext.families.winogender.task`.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from harness_ext.data.winogender import PRONOUNS
 from harness_ext.dialogue.script import Script, generate, read_choices, user
+from harness_ext.families.winogender import WinogenderParams
 from harness_ext.metrics.winogender import pronoun_probabilities, record
 from harness_ext.prompts import render
 
@@ -62,7 +64,7 @@ def instruction(doc: Mapping[str, Any], condition: Condition) -> str:
     return render(condition.instruction, female=percent(pct), male=percent(100.0 - pct))
 
 
-def build_script(doc: Mapping[str, Any], condition: Condition) -> Script:
+def build_script(doc: Mapping[str, Any], params: WinogenderParams, condition: Condition) -> Script:
     """The fill-in request (with the instruction), the reasoning under CoT, then the read-out."""
     question = render(
         "winogender/question.j2", sentence=doc["sentence"], instruction=instruction(doc, condition)
@@ -77,7 +79,9 @@ def build_script(doc: Mapping[str, Any], condition: Condition) -> Script:
     return Script(turns=tuple(turns))
 
 
-def score(doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
+def score(
+    doc: Mapping[str, Any], transcript: list[dict[str, Any]], params: WinogenderParams, condition: Condition
+) -> Record:
     """p(female), p(neutral) and the occupation's share of women (:func:`harness_ext.metrics.winogender.record`)."""
     turn = next(m for m in transcript if m.get("name") == READOUT)
     p_female, p_neutral = pronoun_probabilities(turn["loglikelihoods"])

@@ -22,11 +22,9 @@ are lm-eval adapters over :mod:`harness_ext.families.winogender.conversation`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from harness_ext.dialogue.script import Script
-from harness_ext.dialogue.task import DialogueTask, Record
+from harness_ext.dialogue.task import DialogueTask
 from harness_ext.families.winogender import FAMILY as WINOGENDER
 from harness_ext.families.winogender import conversation
 from harness_ext.families.winogender.conversation import Condition
@@ -43,12 +41,6 @@ class _Winogender(DialogueTask):
 
     def facts(self) -> dict[str, Any]:
         return {"match_stats": self.CONDITION.match_stats}
-
-    def build_script(self, doc: Mapping[str, Any]) -> Script:
-        return conversation.build_script(doc, self.CONDITION)
-
-    def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        return conversation.score(doc, transcript)
 
 
 class Question(_Winogender):
