@@ -1,7 +1,7 @@
 """harness-ext: multi-turn behavioural evaluations for lm-evaluation-harness.
 
 This module is imported at interpreter start-up by the ``harness_ext_autoload.pth`` hook that lets
-plain ``lm_eval --tasks sycophancy_challenge`` find the tasks, so it imports nothing itself (not
+plain ``lm_eval --tasks TASK`` find this package's tasks, so it imports nothing itself (not
 even ``typing`` or ``pathlib``): every public function imports what it needs when called.
 """
 

@@ -7,11 +7,13 @@ refused comparison or invalid submission. Errors are one line on stderr, never a
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
-from harness_ext import __version__, craft_select
+from harness_ext import __version__
 from harness_ext.judging import cli as judging_cli
 from harness_ext.paths import prompts_path, tasks_path
 from harness_ext.probe import cli as probe_cli
@@ -19,10 +21,10 @@ from harness_ext.spt import cli as spt_cli
 
 EPILOG = """\
 examples:
-  lm_eval --model hf --model_args pretrained=... --tasks sycophancy_challenge --apply_chat_template \\
+  lm_eval --model hf --model_args pretrained=... --tasks TASKS --apply_chat_template \\
           --log_samples --output_path out/
   lm_eval ... --include_path "$(harness-ext tasks-path)"     # when HARNESS_EXT_AUTOLOAD=0
-  lm_eval --model hf --model_args "$(harness-ext model-args smollm2)" --tasks sycophancy_challenge \\
+  lm_eval --model hf --model_args "$(harness-ext model-args smollm2)" --tasks TASKS \\
           --apply_chat_template --limit 20 --log_samples --output_path out/
   harness-ext compare results/reference/smollm2 out/        # CI gate: exit 1 on a real regression
   harness-ext submit out/ --to submission.json              # leaderboard entry
@@ -42,7 +44,7 @@ examples:
   harness-ext compare results/reference/smollm2 out/
   harness-ext compare base/ cur/ --min-effect apology_rate=0.03 --min-effect 'bias_score_*=0.1' \\
           --json delta.json --markdown delta.md
-  harness-ext compare base/ cur/ --tasks sycophancy_challenge_mc --min-effect-default 0.02
+  harness-ext compare base/ cur/ --tasks TASK1,TASK2 --min-effect-default 0.02
 """
 
 SUBMIT_EPILOG = """\
@@ -82,7 +84,7 @@ def _sub(sub: argparse._SubParsersAction, name: str, help: str, epilog: str) -> 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="harness-ext",
-        description="Tools for the harness-ext lm-eval tasks (sycophancy, self-correction, over-refusal).",
+        description="Tools for the harness-ext lm-eval task families.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -156,10 +158,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write the report to")
     r.add_argument("--max-examples", type=int, default=1000, help="conversations shown per task (1000)")
     probe_cli.add_parser(sub)
-    craft_select.add_parser(sub)
+    for module in family_commands():
+        module.add_parser(sub)
     spt_cli.add_parser(sub)
     judging_cli.add_parser(sub)
     return p
+
+
+def family_commands() -> list[ModuleType]:
+    """The command modules the installed families declare (``Family.commands``)."""
+    from harness_ext.registry import families
+
+    return [importlib.import_module(m) for f in families().values() for m in f.commands]
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -241,7 +251,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": _report,
     "cache": _run_cache,
     "probe": probe_cli.run,
-    "craft-select": craft_select.run,
     **dict.fromkeys(spt_cli.COMMANDS, spt_cli.run),
     "judge": judging_cli.run,
     "score": judging_cli.run,
@@ -266,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"harness-ext: {e}", file=sys.stderr)
             return 2
         return 0
-    handler = COMMANDS.get(args.command or "")
+    handler = COMMANDS.get(args.command or "") or next(
+        (m.run for m in family_commands() if args.command in m.COMMANDS), None
+    )
     if handler is None:
         parser.print_help()
         return 0

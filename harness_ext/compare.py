@@ -17,8 +17,8 @@ metric of every task is tested on the paired per-sample records:
 
 A change is a *regression* only when it is significant after correction AND in the metric's bad
 direction (``Metric.higher_is_better``) AND at least the metric's minimum effect in size.
-Minimum effects (absolute, on the metric's own scale): :data:`MIN_EFFECT` patterns, first match,
-else :data:`DEFAULT_MIN_EFFECT`; override with ``--min-effect PATTERN=VALUE``.
+Minimum effects (absolute, on the metric's own scale): ``--min-effect PATTERN=VALUE`` overrides,
+else the metric's own ``Metric.min_effect`` (set by its family), else :data:`DEFAULT_MIN_EFFECT`.
 
 Runs over different task versions, data, prompts, n-shot or document sets are refused
 (:class:`Incomparable`). Exit codes: 0 no regression, 1 regression, 2 refused / bad input.
@@ -34,20 +34,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
-from harness_ext.metrics.core import Columns, Metric
+from harness_ext.metrics.core import Columns, Metric, ZeroTotals, paired_replicates
 from harness_ext.runs import Run, RunError, TaskRun
 
-#: Default minimum effect (absolute difference) for a metric no pattern below matches: 5 points.
+#: Default minimum effect (absolute difference) of a metric that declares none: 5 points.
 DEFAULT_MIN_EFFECT = 0.05
-#: ``fnmatch`` pattern over the metric name -> minimum effect; the first match wins.
-MIN_EFFECT: dict[str, float] = {
-    "*_spread": 0.10,  # max - min across wordings: noisy, each wording sees a fraction of the data
-    "unparsed_rate": 0.03,  # format failures: small moves matter
-    "bias_score_*": 0.05,  # BBQ bias scores live on [-1, 1]
-    "ths*": 0.05,  # CRaFT truthful helpfulness score
-}
 ALPHA = 0.05
 ITERS = 10_000
 SEED = 20240917
@@ -100,7 +92,7 @@ class Comparison:
         return REGRESSION if self.regressions else OK
 
 
-# --------------------------------------------------------------------------- refusal to compare
+# --------------------------------------------------------------------------- runs that cannot be paired
 def _short(x: Any) -> str:
     s = json.dumps(x, sort_keys=True, default=str) if not isinstance(x, str) else x
     return s if len(s) <= 16 else s[:12] + "..."
@@ -164,19 +156,10 @@ def _notes(base: Run, cur: Run) -> list[str]:
 
 
 # --------------------------------------------------------------------------- statistics
-class _Zero(dict[str, np.ndarray]):
-    def __init__(self, data: dict[str, np.ndarray], n: int):
-        super().__init__(data)
-        self._n = n
-
-    def __missing__(self, key: str) -> np.ndarray:
-        return np.zeros(self._n)
-
-
 def per_record(metric: Metric, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """The metric evaluated on each record alone (NaN where undefined)."""
     cols = Columns([dict(r, cluster=i) for i, r in enumerate(records)])
-    totals = _Zero({n: cols.matrix[:, i] for i, n in enumerate(cols.names)}, len(records))
+    totals = ZeroTotals({n: cols.matrix[:, i] for i, n in enumerate(cols.names)}, (len(records),))
     with np.errstate(all="ignore"):
         return np.asarray(metric.fn(totals), dtype=float).reshape(-1)
 
@@ -201,29 +184,12 @@ def binary_outcomes(
 
 def mcnemar_exact(b: np.ndarray, c: np.ndarray) -> float:
     """Two-sided exact McNemar p-value: discordant pairs ~ Binomial(n01 + n10, 1/2)."""
+    from scipy.stats import binomtest
+
     worse, better = int(((b == 1) & (c == 0)).sum()), int(((b == 0) & (c == 1)).sum())
     if worse + better == 0:
         return 1.0
     return float(binomtest(better, worse + better, 0.5).pvalue)
-
-
-def paired_bootstrap(
-    metrics: Sequence[Metric], base: Columns, cur: Columns, iters: int, seed: int
-) -> dict[str, np.ndarray]:
-    """Per metric, the bootstrap differences current - baseline over jointly resampled clusters."""
-    n = base.matrix.shape[0]
-    rng = np.random.default_rng(seed)
-    out: dict[str, list[np.ndarray]] = {m.name: [] for m in metrics}
-    done = 0
-    while done < iters:
-        k = min(_CHUNK, iters - done)
-        w = rng.multinomial(n, np.full(n, 1.0 / n), size=k).astype(float)
-        tb, tc = base.totals(w), cur.totals(w)
-        with np.errstate(all="ignore"):
-            for m in metrics:
-                out[m.name].append(np.asarray(m.fn(tc), float) - np.asarray(m.fn(tb), float))
-        done += k
-    return {name: np.concatenate(v) for name, v in out.items()}
 
 
 def bootstrap_p(diffs: np.ndarray) -> float:
@@ -247,13 +213,12 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     return adj
 
 
-def min_effect_for(metric: str, overrides: Mapping[str, float], default: float) -> float:
-    """The minimum effect of ``metric``: overrides, then :data:`MIN_EFFECT`, then ``default``."""
-    for table in (overrides, MIN_EFFECT):
-        for pattern, value in table.items():
-            if fnmatch.fnmatchcase(metric, pattern):
-                return value
-    return default
+def min_effect_for(metric: Metric, overrides: Mapping[str, float], default: float) -> float:
+    """The minimum effect of ``metric``: an override pattern, then its own, then ``default``."""
+    for pattern, value in overrides.items():
+        if fnmatch.fnmatchcase(metric.name, pattern):
+            return value
+    return default if metric.min_effect is None else metric.min_effect
 
 
 # --------------------------------------------------------------------------- the comparison
@@ -267,7 +232,8 @@ def compare_task(bt: TaskRun, ct: TaskRun, iters: int, seed: int) -> list[Row]:
     cb, cc = Columns(rb), Columns(rc)
     singletons = cb.matrix.shape[0] == len(keys)
     metrics = bt.metrics
-    diffs = paired_bootstrap(metrics, cb, cc, iters, seed)
+    reps = paired_replicates([(m.fn, m.fn) for m in metrics], cb, cc, iters, seed, chunk=_CHUNK)
+    diffs = {m.name: r for m, r in zip(metrics, reps, strict=True)}
     rows = []
     for m in metrics:
         vb, vc = float(m.fn(cb.totals())), float(m.fn(cc.totals()))
@@ -314,11 +280,13 @@ def compare_runs(
     """Compare two loaded runs (raises :class:`Incomparable`)."""
     names = check_comparable(base, cur, tasks)
     comp = Comparison(str(base.path), str(cur.path), alpha, iters, notes=_notes(base, cur))
+    defs: dict[tuple[str, str], Metric] = {}
     for t in names:
         comp.rows.extend(compare_task(base.tasks[t], cur.tasks[t], iters, seed))
+        defs |= {(t, m.name): m for m in base.tasks[t].metrics}
     for row, adj in zip(comp.rows, holm([r.p for r in comp.rows]), strict=True):
         row.p_holm = adj
-        row.min_effect = min_effect_for(row.metric, min_effect or {}, default_min_effect)
+        row.min_effect = min_effect_for(defs[(row.task, row.metric)], min_effect or {}, default_min_effect)
         row.verdict = _verdict(row, alpha)
     return comp
 

@@ -1,10 +1,10 @@
 """A family's parameters from lm-eval's task ``metadata`` (YAML ``metadata`` and CLI ``--metadata``).
 
 lm-eval hands one ``--metadata`` to every task of a run (merged with ``--model_args``), so with
-``--tasks bbq_selfcorrect,refusal_overrate`` a flat ``{"source": ...}`` reaches both families. Each
+``--tasks FAMILY_A_TASKS,FAMILY_B_TASKS`` a flat ``{"source": ...}`` reaches both families. Each
 family therefore reads its own block first::
 
-    --metadata '{"bbq": {"source": "BBQ/data"}, "refusal": {"source": "xstest:xstest_prompts.csv"}}'
+    --metadata '{"family_a": {"source": "data/a"}, "family_b": {"source": "b.csv"}}'
 
 :func:`family_params` returns the flat keys overlaid with the family's block. Keys inside the
 block must be the family's (a misspelt key is an error listing the accepted ones); flat keys are

@@ -143,10 +143,11 @@ def _samples_file(results_path: Path, task: str) -> Path | None:
     return cands[-1] if cands else None
 
 
-def _doc_key(doc: Any, doc_hash: Any) -> str:
+def doc_key(doc: Any, fallback: Any) -> str:
+    """The stable key of a logged document: its ``id``, else ``fallback`` (lm-eval's doc hash or index)."""
     if isinstance(doc, dict) and isinstance(doc.get("id"), (str, int)) and not isinstance(doc["id"], bool):
         return str(doc["id"])
-    return str(doc_hash)
+    return str(fallback)
 
 
 def _message(m: Any) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def read_samples(path: Path, metric_names: list[str], expected: int | None) -> l
         rec = next((s[m] for m in metric_names if isinstance(s.get(m), dict)), None)
         if rec is None:
             raise RunError(f"{path}:{n}: no per-sample record under any of {metric_names[:3]}...")
-        key = _doc_key(s.get("doc"), s.get("doc_hash"))
+        key = doc_key(s.get("doc"), s.get("doc_hash"))
         if key in seen:
             raise RunError(f"{path}:{n}: document {key!r} already logged on line {seen[key]}")
         seen[key] = n
@@ -266,8 +267,8 @@ def _model_of(run: Run) -> Any:
 def load_model_runs(path: str | Path, with_samples: bool = True) -> Run:
     """Like :func:`load_run`, and also a folder of several runs of ONE model (e.g. one per family).
 
-    ``results/smollm2/`` holding ``sycophancy_challenge/``, ``bbq_selfcorrect/`` and
-    ``refusal_overrate/`` is read as one run with the tasks of all three; runs of different models
+    ``results/smollm2/`` holding one folder per family is read as one run with the tasks of all of
+    them; runs of different models
     (``model_name`` or ``model_args`` differ) or the same task in two runs are refused.
     """
     p = Path(path)

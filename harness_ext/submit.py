@@ -66,7 +66,7 @@ def _finite(x: float) -> float | None:
 def metric_entry(task: TaskRun, iters: int, seed: int) -> dict[str, dict[str, Any]]:
     """Every metric of a task with its bootstrap interval, recomputed from the records."""
     out = {}
-    for m in task.metrics:
+    for m in (m for m in task.metrics if m.leaderboard):
         iv = estimate(m, task.records, iters=iters, seed=seed)
         out[m.name] = {
             "value": _finite(iv.value),
@@ -77,6 +77,7 @@ def metric_entry(task: TaskRun, iters: int, seed: int) -> dict[str, dict[str, An
             "higher_is_better": m.higher_is_better,
             "reported": _finite(task.reported.get(m.name, math.nan)),
             "description": m.description,
+            "range": [m.lo, m.hi],
         }
     return out
 
@@ -158,8 +159,8 @@ def to_every_eval_ever(sub: dict[str, Any]) -> dict[str, Any]:
     ``inference_platform`` = lm-eval backend; ``eval_library`` = lm_eval + version (harness-ext
     version in ``additional_details``); one ``evaluation_results`` entry per task x metric, named
     ``<task>/<metric>``, ``source_data`` of type ``other`` with the data hash and source,
-    ``metric_config.lower_is_better`` = not higher_is_better, ``score_type`` continuous on [0, 1]
-    (bias scores on [-1, 1]), ``score_details.uncertainty`` = bootstrap standard error and
+    ``metric_config.lower_is_better`` = not higher_is_better, ``score_type`` continuous on the
+    metric's range (``Metric.lo``, ``Metric.hi``; [0, 1] for older submissions), ``score_details.uncertainty`` = bootstrap standard error and
     percentile 95% interval; ``dedupe_identity.content_hash`` = the records' sha256.
     Undefined metrics (NaN) are left out (the schema needs a number).
     """
@@ -171,7 +172,7 @@ def to_every_eval_ever(sub: dict[str, Any]) -> dict[str, Any]:
         for name, m in t["metrics"].items():
             if m["value"] is None:
                 continue
-            low = -1.0 if name.startswith("bias_score") else 0.0
+            low, high = m.get("range") or (0.0, 1.0)
             unc: dict[str, Any] = {"num_samples": m["n"], "num_bootstrap_samples": sub["bootstrap"]["iters"]}
             if m["stderr"] is not None:
                 unc["standard_error"] = {"value": m["stderr"], "method": "bootstrap"}
@@ -199,7 +200,7 @@ def to_every_eval_ever(sub: dict[str, Any]) -> dict[str, Any]:
                         "lower_is_better": not m["higher_is_better"],
                         "score_type": "continuous",
                         "min_score": low,
-                        "max_score": 1.0,
+                        "max_score": high,
                     },
                     "score_details": {"score": m["value"], "uncertainty": unc},
                 }

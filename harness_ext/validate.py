@@ -63,7 +63,7 @@ def _metric_reasons(
 ) -> list[str]:
     try:
         meta = dict(t.get("metadata") or {}) | {"provenance": dict(t.get("provenance") or {})}
-        metrics = metrics_for_task(task, {"metadata": meta})
+        metrics = tuple(m for m in metrics_for_task(task, {"metadata": meta}) if m.leaderboard)
     except RegistryError as e:
         return [str(e)]
     claimed = t.get("metrics") or {}

@@ -11,7 +11,7 @@ from lm_eval.tasks import TaskManager
 
 from harness_ext.data import bbq
 from harness_ext.data.bbq_generate import generate, write_jsonl
-from harness_ext.families.bbq import LETTERS, ChainOfThought, Negated, Question, Review, read_answer
+from harness_ext.families.bbq.task import LETTERS, ChainOfThought, Negated, Question, Review, read_answer
 from harness_ext.metrics.bbq import metric, paired_change
 from tests.scripted import ScriptedLM
 
@@ -217,5 +217,5 @@ def test_loglikelihood_readout_one_call_per_round(small):
 
 def test_bad_parameters_are_reported(small):
     path, _ = small
-    with pytest.raises(ValueError, match="metadata 'readout'"):
+    with pytest.raises(ValueError, match="'bbq': 'readout' expected 'generate' or 'loglikelihood'"):
         run(ScriptedLM(lambda p, k: ""), ["bbq_selfcorrect_q"], path, readout="logits")

@@ -18,7 +18,7 @@ from lm_eval.tasks import TaskManager
 
 from harness_ext.data import bbq, resolve
 from harness_ext.data.bbq_layout import extra_templates, write_layout
-from harness_ext.families.bbq import LETTERS
+from harness_ext.families.bbq.answers import LETTERS
 from tests.scripted import ScriptedLM
 
 SIZES = {c: 24 for c in bbq.BBQ_CATEGORIES} | {"Race_x_SES": 96, "Race_x_gender": 96}

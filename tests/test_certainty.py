@@ -143,7 +143,7 @@ def test_craft_select_cli_on_committed_run(tmp_path, capsys):
 
 @pytest.mark.skipif(not REFUSAL_RUN.is_dir(), reason="committed reference run absent")
 def test_report_reliability_plot(tmp_path):
-    from harness_ext.report.certainty_plots import certainty_plots
+    from harness_ext.families.refusal.certainty_plots import certainty_plots
     from harness_ext.runs import load_run
 
     run = load_run(REFUSAL_RUN)

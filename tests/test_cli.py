@@ -43,28 +43,51 @@ def test_console_script_reports_errors_in_one_line(tmp_path: Path) -> None:
 
 
 def test_registry_sycophancy_metrics() -> None:
-    assert registry.metrics_for_task("sycophancy_challenge_free", {"metadata": {}}) == CORE
-    assert registry.metrics_for_task("sycophancy_challenge_mc", {"metadata": {}}) == CORE + READOUT
+    names = registry.metrics_for_task("sycophancy_challenge_free", {"metadata": {}})
+    assert [m.name for m in names] == [m.name for m in CORE]
+    mc = registry.metrics_for_task("sycophancy_challenge_mc", {"metadata": {}})
+    assert [m.name for m in mc] == [m.name for m in CORE + READOUT]
+    assert [m.fn for m in mc] == [m.fn for m in CORE + READOUT]
     par = registry.metrics_for_task(
         "sycophancy_challenge_paraphrase", {"metadata": {"challenge": "paraphrases"}}
     )
     assert [m.name for m in par[-2:]] == ["apology_rate_wording_p", "flip_correct_to_incorrect_wording_p"]
-    assert registry.family_of("sycophancy_challenge_mc") == "sycophancy_challenge"
-    assert registry.family_of("bbq_selfcorrect_q") == "bbq_selfcorrect"
+    assert registry.family_of("sycophancy_challenge_mc") == "sycophancy"
+    assert registry.family_of("bbq_selfcorrect_q") == "bbq"
+    assert registry.family_of("mmlu_abstract_algebra") == "mmlu_abstract"
 
 
-def test_registry_falls_back_to_the_task_class(monkeypatch) -> None:
-    # without a FAMILIES entry the class named in the task YAML (class: !function ...) is used
-    monkeypatch.setattr(registry, "FAMILIES", {})
-    par = registry.metrics_for_task(
-        "sycophancy_challenge_paraphrase", {"metadata": {"challenge": "paraphrases"}}
-    )
-    assert [m.name for m in par] == [m.name for m in CORE + READOUT] + [
+def test_registry_reads_the_recorded_family_and_params() -> None:
+    # a task of any name is re-scored by the family and params its provenance records
+    prov = {
+        "family": "sycophancy",
+        "params": {"challenge": "paraphrases", "wording_seed": 1},
+        "readout": False,
+    }
+    par = registry.metrics_for_task("renamed_task", {"metadata": {"provenance": prov}})
+    assert [m.name for m in par] == [m.name for m in CORE] + [
         "apology_rate_wording_p",
         "flip_correct_to_incorrect_wording_p",
     ]
+    with pytest.raises(registry.RegistryError, match="family 'nope' is not installed"):
+        registry.metrics_for_task("x", {"metadata": {"provenance": {"family": "nope"}}})
     with pytest.raises(registry.RegistryError, match="no metric definitions"):
         registry.metrics_for_task("mmlu", {"metadata": {}})
+    assert set(registry.leaderboard_tasks()) >= {"sycophancy_challenge", "bbq_selfcorrect"}
+
+
+def test_family_params_are_typed_and_checked() -> None:
+    from harness_ext.families.bbq import BBQParams
+    from harness_ext.params import ParamsError
+
+    p = BBQParams.from_metadata("bbq", {"bbq": {"review_rounds": 2}, "pretrained": "x"})
+    assert p.review_rounds == 2 and p.readout == "generate"
+    with pytest.raises(ParamsError, match=r"accepted keys: .*review_rounds"):
+        BBQParams.from_metadata("bbq", {"bbq": {"review_round": 2}})
+    with pytest.raises(ParamsError, match="'readout' expected 'generate' or 'loglikelihood'"):
+        BBQParams.from_metadata("bbq", {"readout": "logits"})
+    with pytest.raises(ParamsError, match="'review_rounds' expected an integer"):
+        BBQParams.from_metadata("bbq", {"review_rounds": "4"})
 
 
 @pytest.mark.real_model

@@ -77,9 +77,15 @@ def test_binary_outcomes_classifies_metrics() -> None:
 
 
 def test_min_effects() -> None:
-    assert min_effect_for("apology_rate", {}, 0.05) == 0.05
-    assert min_effect_for("apology_rate_spread", {}, 0.05) == 0.10
-    assert min_effect_for("bias_score_ambig_age", {"bias_score_*": 0.2}, 0.05) == 0.2
+    syc = {
+        m.name: m for m in metrics_for_task("sycophancy_challenge_paraphrase", {"challenge": "paraphrases"})
+    }
+    assert min_effect_for(syc["apology_rate"], {}, 0.05) == 0.05  # declares none: the default
+    assert min_effect_for(syc["apology_rate"], {}, 0.02) == 0.02
+    assert min_effect_for(syc["unparsed_rate"], {}, 0.05) == 0.03  # the family's own
+    assert min_effect_for(syc["unparsed_rate"], {"unparsed_*": 0.2}, 0.05) == 0.2  # override wins
+    spread = Metric("apology_rate_spread", ratio("hits", "n"), False, min_effect=0.10)
+    assert min_effect_for(spread, {}, 0.05) == 0.10
     assert parse_min_effects(["apology_rate=0.03"]) == {"apology_rate": 0.03}
     with pytest.raises(ValueError, match="METRIC=NUMBER"):
         parse_min_effects(["apology_rate"])

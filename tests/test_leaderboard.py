@@ -35,7 +35,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_site_files(site: Path) -> None:
     html = (site / "index.html").read_text()
-    assert (site / "family_sycophancy_challenge.png").read_bytes()[:4] == b"\x89PNG"
+    assert (site / "family_sycophancy.png").read_bytes()[:4] == b"\x89PNG"
     assert "caves-10" in html and "caves-40" in html
     assert "tampered.json" in html and "does not match the recomputed" in html and "broken.json" in html
     entries = json.loads((site / "leaderboard.json").read_text())

@@ -18,7 +18,7 @@ from scipy.stats import pearsonr
 
 from harness_ext.data.winogender import load_docs
 from harness_ext.dialogue.runner import decode_transcript
-from harness_ext.families.winogender import ChainOfThought, MatchStats, Question
+from harness_ext.families.winogender.task import ChainOfThought, MatchStats, Question
 from harness_ext.metrics.bbq import paired_change
 from harness_ext.metrics.winogender import metrics
 from tests.scripted import ScriptedLM

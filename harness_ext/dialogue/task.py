@@ -1,9 +1,11 @@
 """``DialogueTask``: the lm-eval task class every family builds on.
 
-A family subclass says three things: the conversation script of a document
+A family's task class is a thin adapter: it names its :class:`~harness_ext.family.Family`
+(:attr:`FAMILY`: typed params, metrics), says the conversation script of a document
 (:meth:`build_script`), how a finished transcript scores (:meth:`score`, a record of numeric
-columns), and which metrics it reports (:attr:`METRICS`). Everything else (requests, chat
-templates, system instruction, CLI ``--gen_kwargs``, caching, provenance) is shared here.
+columns) and which facts about its documents re-scoring needs (:meth:`facts`). Everything else
+(requests, chat templates, system instruction, CLI ``--gen_kwargs``, caching, provenance: the
+family name, its params and the facts) is shared here.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from harness_ext.data.resolve import docs_digest
 from harness_ext.dialogue import request_hook, stderr_hook
 from harness_ext.dialogue.runner import REQUEST_TYPE, decode_transcript
 from harness_ext.dialogue.script import Script
+from harness_ext.family import Family, Params
 from harness_ext.metrics.core import Aggregation, Metric, SharedRecord
 from harness_ext.params import family_params
 from harness_ext.prompts import Used, recording, template_hash
@@ -33,15 +36,16 @@ stderr_hook.install()
 class DialogueTask(ConfigurableTask):
     """Base class: one scripted multi-turn conversation per document."""
 
-    METRICS: ClassVar[tuple[Metric, ...]] = ()
     #: Document columns whose values stratify the ``--limit`` sample (empty: lm-eval's first N),
     #: and the column of the unit kept whole (:mod:`harness_ext.data.subset`).
     LIMIT_STRATA: ClassVar[tuple[str, ...]] = ()
     LIMIT_UNIT: ClassVar[str] = "id"
-    #: The family's ``--metadata`` block name and its accepted keys (:mod:`harness_ext.params`).
-    FAMILY: ClassVar[str | None] = None
-    PARAMS: ClassVar[tuple[str, ...]] = ()
-    #: Templates under ``prompts/`` the family declares. Provenance hashes these and every
+    #: The family: its ``--metadata`` block, typed params and metrics (:mod:`harness_ext.family`).
+    FAMILY: ClassVar[Family]
+    #: What distinguishes this task's conversation from the family's other tasks (the family's
+    #: ``conversation`` functions get it).
+    CONDITION: ClassVar[Any] = None
+    #: Templates under ``prompts/`` the task declares. Provenance hashes these and every
     #: template the task actually renders (:mod:`harness_ext.prompts` records them), plus the
     #: engine's ``transcript.j2``, so a template missing here is still hashed.
     TEMPLATES: ClassVar[tuple[str, ...]] = ()
@@ -64,19 +68,29 @@ class DialogueTask(ConfigurableTask):
 
     # ---------------------------------------------------------------- family interface
     def metrics(self) -> tuple[Metric, ...]:
-        return self.METRICS
+        return tuple(self.FAMILY.metrics(str(self.config.task), self.params(), self.facts()))
+
+    def facts(self) -> dict[str, Any]:
+        """What the family's ``metrics`` needs to know about this task's documents (provenance)."""
+        return {}
 
     def build_script(self, doc: Mapping[str, Any]) -> Script:
-        raise NotImplementedError
+        return self.FAMILY.build_script(doc, self.params(), self.CONDITION)  # type: ignore[no-any-return]
 
     def score(self, doc: Mapping[str, Any], transcript: list[dict[str, Any]]) -> Record:
-        raise NotImplementedError
+        return self.FAMILY.score(doc, transcript, self.params(), self.CONDITION)
 
-    def params(self) -> dict[str, Any]:
-        """Task parameters from the YAML ``metadata`` and the CLI ``--metadata`` (the family's
-        block over the flat keys)."""
+    def params(self) -> Any:
+        """The family's typed params, validated once from the YAML ``metadata`` and ``--metadata``."""
+        if getattr(self, "_params", None) is None:
+            meta = self.config.metadata if isinstance(self.config.metadata, dict) else {}
+            self._params: Params | None = self.FAMILY.params.from_metadata(self.FAMILY.name, meta)
+        return self._params
+
+    def raw_params(self) -> dict[str, Any]:
+        """The metadata as the family's data loader reads it (the family's block over flat keys)."""
         meta = dict(self.config.metadata or {})
-        return family_params(self.FAMILY, meta, self.PARAMS) if self.FAMILY else meta
+        return family_params(self.FAMILY.name, meta, self.FAMILY.params.accepted())
 
     # ---------------------------------------------------------------- lm-eval plumbing
     @property
@@ -98,7 +112,7 @@ class DialogueTask(ConfigurableTask):
             and getattr(self, "_limit_order", None) is None
         ):
             docs, n = self.eval_docs, int(limit)
-            seed = int(self.params().get("limit_seed", subset.DEFAULT_SEED))
+            seed = int(self.raw_params().get("limit_seed", subset.DEFAULT_SEED))
             cols = subset.column_values(docs, [*self.LIMIT_STRATA, self.LIMIT_UNIT])
             strata = list(zip(*(cols[c] for c in self.LIMIT_STRATA), strict=True))
             order = subset.stratified_order(strata, cols[self.LIMIT_UNIT], n, seed)
@@ -171,6 +185,9 @@ class DialogueTask(ConfigurableTask):
             "source": sources[0] if len(sources) == 1 else sources,
             "n_docs": digest["n_docs"],
             "data_sha256": digest["data_sha256"],
+            "family": self.FAMILY.name,
+            "params": self.params().recorded(),
+            **self.facts(),
         } | self._used_hashes()
 
     def _used_hashes(self) -> dict[str, Any]:

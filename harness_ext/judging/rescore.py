@@ -170,7 +170,7 @@ def family_for(task: TaskRun) -> Family | None:
     recs = task.records
     if not recs:
         return None
-    if family_of(task.name) == "sycophancy_challenge" and all("admits" in r for r in recs):
+    if family_of(task.name) == "sycophancy" and all("admits" in r for r in recs):
         return SYCOPHANCY
     if all({"rule_class", "prompt", "response", "label", "type"} <= set(r) for r in recs):
         return REFUSAL

@@ -18,14 +18,6 @@ from typing import Any
 
 CANONICAL = Path(__file__).resolve().parent / "canonical.json"
 
-#: The leaderboard's tasks (lm-eval task or group names); other families add theirs here.
-LEADERBOARD_TASKS: tuple[str, ...] = (
-    "sycophancy_challenge",
-    "bbq_selfcorrect",
-    "refusal_overrate",
-    "winogender_selfcorrect",
-)
-
 
 def load_canonical(path: Path = CANONICAL) -> dict[str, Any]:
     """The canonical table (``{}`` when the file is missing)."""
@@ -34,11 +26,15 @@ def load_canonical(path: Path = CANONICAL) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
-def compute(tasks: tuple[str, ...] = LEADERBOARD_TASKS) -> dict[str, Any]:
-    """Build every leaderboard task on its default (bundled) data and read its provenance."""
+def compute(tasks: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Build every leaderboard task (default: every family's ``Family.leaderboard``) on its default
+    (bundled) data and read its provenance."""
     from lm_eval.tasks import get_task_dict
 
     import harness_ext
+    from harness_ext.registry import leaderboard_tasks
+
+    tasks = leaderboard_tasks() if tasks is None else tasks
 
     found: dict[str, Any] = {}
 

@@ -21,8 +21,7 @@ differences of two metrics on the same bootstrap replicate: a paired bootstrap.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,13 +30,13 @@ from harness_ext.metrics.core import (
     CLUSTER_KEY,
     DEFAULT_ITERS,
     DEFAULT_SEED,
-    Interval,
     Metric,
+    PairedChange,
     StatFn,
     Totals,
-    estimate,
     safe_div,
 )
+from harness_ext.metrics.core import paired_change as core_paired_change
 
 Record = dict[str, Any]
 BASE_COLUMNS = (
@@ -231,39 +230,10 @@ def round_metrics(rounds: int) -> tuple[Metric, ...]:
 
 
 # --------------------------------------------------------------------- changes across conditions
-class _Prefixed(Mapping[str, np.ndarray]):
-    """A view of the totals under ``prefix`` (``a:amb`` seen as ``amb``)."""
+def _sample_key(sample: Mapping[str, Any]) -> str:
+    from harness_ext.runs import doc_key
 
-    def __init__(self, totals: Totals, prefix: str):
-        self.totals, self.prefix = totals, prefix
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        return self.totals[self.prefix + key]
-
-    def __iter__(self) -> Iterator[str]:
-        return (k[len(self.prefix) :] for k in self.totals if k.startswith(self.prefix))
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-@dataclass(frozen=True)
-class PairedChange:
-    """Change of a metric from condition A to condition B over the documents both logged."""
-
-    name: str
-    before: float
-    after: float
-    change: Interval
-    n_paired: int
-    n_unpaired: int
-
-
-def _doc_key(sample: Mapping[str, Any]) -> str:
-    doc = sample.get("doc")
-    if isinstance(doc, Mapping) and doc.get("id") is not None:
-        return str(doc["id"])
-    return str(sample["doc_id"])
+    return doc_key(sample.get("doc"), sample.get("doc_id"))
 
 
 def _record(sample: Mapping[str, Any], prefer: str) -> Record:
@@ -274,7 +244,7 @@ def _record(sample: Mapping[str, Any], prefer: str) -> Record:
         if isinstance(v, Mapping) and CLUSTER_KEY in v:
             return dict(v)
     raise ValueError(
-        f"sample of doc {_doc_key(sample)!r}: no per-sample record (a dict with {CLUSTER_KEY!r})"
+        f"sample of doc {_sample_key(sample)!r}: no per-sample record (a dict with {CLUSTER_KEY!r})"
     )
 
 
@@ -286,33 +256,12 @@ def paired_change(
     iters: int = DEFAULT_ITERS,
     seed: int = DEFAULT_SEED,
 ) -> PairedChange:
-    """Change of ``metric_a`` (in A) to ``metric_b`` (in B, default the same) with a paired bootstrap.
+    """:func:`harness_ext.metrics.core.paired_change` over two tasks' lm-eval logged samples.
 
-    ``samples_a``/``samples_b`` are two tasks' lm-eval logged samples (``res["samples"][task]``).
-    Documents are paired by ``doc["id"]`` (else ``doc_id``); only documents logged in both count.
-    Each pair is one record with A's columns under ``a:`` and B's under ``b:``, resampled by A's
-    cluster (the template), so both conditions see the same resampled items on every replicate.
+    ``samples_a``/``samples_b``: ``res["samples"][task]``; documents are paired by ``doc["id"]``
+    (else ``doc_id``), resampled by A's cluster (the template).
     """
     metric_b = metric_b or metric_a
-    recs_a = {_doc_key(s): _record(s, metric_a.name) for s in samples_a}
-    recs_b = {_doc_key(s): _record(s, metric_b.name) for s in samples_b}
-    keys = [k for k in recs_a if k in recs_b]
-    pairs: list[Record] = []
-    for k in keys:
-        a, b = recs_a[k], recs_b[k]
-        pair: Record = {CLUSTER_KEY: a.get(CLUSTER_KEY, k)}
-        pair |= {f"a:{c}": v for c, v in a.items() if c != CLUSTER_KEY and not isinstance(v, str)}
-        pair |= {f"b:{c}": v for c, v in b.items() if c != CLUSTER_KEY and not isinstance(v, str)}
-        pairs.append(pair)
-    name = f"{metric_b.name}_change"
-    delta = Metric(name, lambda t: metric_b.fn(_Prefixed(t, "b:")) - metric_a.fn(_Prefixed(t, "a:")), False)
-    before = Metric("before", lambda t: metric_a.fn(_Prefixed(t, "a:")), False)
-    after = Metric("after", lambda t: metric_b.fn(_Prefixed(t, "b:")), False)
-    return PairedChange(
-        name=name,
-        before=estimate(before, pairs, iters=0).value,
-        after=estimate(after, pairs, iters=0).value,
-        change=estimate(delta, pairs, iters=iters, seed=seed),
-        n_paired=len(keys),
-        n_unpaired=len(recs_a) + len(recs_b) - 2 * len(keys),
-    )
+    keyed_a = {_sample_key(s): _record(s, metric_a.name) for s in samples_a}
+    keyed_b = {_sample_key(s): _record(s, metric_b.name) for s in samples_b}
+    return core_paired_change(keyed_a, keyed_b, metric_a, metric_b, iters=iters, seed=seed)

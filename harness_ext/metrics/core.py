@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 Totals = Mapping[str, np.ndarray]
 StatFn = Callable[[Totals], np.ndarray]
@@ -41,16 +40,35 @@ DEFAULT_SEED = 1234
 
 
 @dataclass(frozen=True)
+class Group:
+    """Metrics drawn together in the report: one bar chart per group (HELM's metric groups)."""
+
+    name: str
+    title: str
+    axis: str = "value"
+
+
+@dataclass(frozen=True)
 class Metric:
-    """One reported number: its name, how it follows from column totals, and its direction."""
+    """One reported number: how it follows from column totals, and what generic tools need of it.
+
+    ``lo``/``hi``: its range (a submission's score bounds); ``group``: the report's bar chart
+    (None: table only); ``min_effect``: the smallest change ``compare`` calls a regression (None:
+    compare's default); ``leaderboard``: whether a submission shows it.
+    """
 
     name: str
     fn: StatFn
     higher_is_better: bool
     description: str = ""
     #: Records -> records before the totals are taken, for metrics over several documents at once
-    #: (e.g. CRaFT's basic and refusal-aware answers to one question). Must be a pure function.
+    #: (e.g. answers to one question under two prompts). Must be a pure function.
     prepare: Callable[[list[Mapping[str, Any]]], list[dict[str, Any]]] | None = None
+    lo: float = 0.0
+    hi: float = 1.0
+    group: Group | None = None
+    min_effect: float | None = None
+    leaderboard: bool = True
 
     def records(self, records: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
         """The records this metric is computed over (``prepare`` applied)."""
@@ -119,6 +137,8 @@ def wilson_interval(successes: float, n: float, alpha: float = 0.05) -> tuple[fl
     """
     if n <= 0:
         return math.nan, math.nan
+    from scipy.stats import norm  # imported here: scipy.stats costs a second of start-up
+
     z = float(norm.ppf(1 - alpha / 2))
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
@@ -161,14 +181,14 @@ class Columns:
     def totals(self, weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Column totals; with ``weights`` (iters x clusters) one row of totals per weight row."""
         sums = self.matrix.sum(axis=0) if weights is None else weights @ self.matrix
-        return _ZeroDict({n: sums[..., i] for i, n in enumerate(self.names)}, sums.shape[:-1])
+        return ZeroTotals({n: sums[..., i] for i, n in enumerate(self.names)}, sums.shape[:-1])
 
 
 def columns_read(fn: StatFn, cols: Columns) -> list[str]:
     """The columns a statistic reads, found by evaluating it once on recording totals."""
     seen: list[str] = []
 
-    class _Recording(_ZeroDict):
+    class _Recording(ZeroTotals):
         def __getitem__(self, key: str) -> np.ndarray:
             if key not in seen:
                 seen.append(key)
@@ -186,7 +206,7 @@ def feeding_clusters(fn: StatFn, cols: Columns) -> int:
     return int(np.count_nonzero(np.any(cols.matrix[:, idx] != 0, axis=1)))
 
 
-class _ZeroDict(dict[str, np.ndarray]):
+class ZeroTotals(dict[str, np.ndarray]):
     """Totals mapping in which a column no record had sums to zero."""
 
     def __init__(self, data: dict[str, np.ndarray], shape: tuple[int, ...]):
@@ -236,6 +256,96 @@ def estimate(
         return Interval(value, stderr, low, high, cols.n_records, "wilson")
     low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
     return Interval(value, stderr, float(low), float(high), cols.n_records)
+
+
+def bootstrap_weights(
+    n_clusters: int, iters: int, seed: int, chunk: int | None = None
+) -> Iterator[np.ndarray]:
+    """Multinomial cluster counts (iters x clusters, float), all at once or ``chunk`` rows at a time.
+
+    One generator seeded with ``seed`` draws every row, so the rows are the same whatever ``chunk``.
+    """
+    rng = np.random.default_rng(seed)
+    step = iters if chunk is None else chunk
+    done = 0
+    while done < iters:
+        k = min(step, iters - done)
+        yield rng.multinomial(n_clusters, np.full(n_clusters, 1.0 / n_clusters), size=k).astype(float)
+        done += k
+
+
+def paired_replicates(
+    pairs: Sequence[tuple[StatFn, StatFn]], a: Columns, b: Columns, iters: int, seed: int, chunk: int = 500
+) -> list[np.ndarray]:
+    """Per ``(fn_a, fn_b)``, bootstrap replicates of ``fn_b(B) - fn_a(A)`` over jointly resampled clusters.
+
+    ``a`` and ``b`` hold the same clusters in the same order (row ``i`` of both is one cluster), so
+    every replicate gives both the same multinomial weights: the paired bootstrap (Efron &
+    Tibshirani 1993, ch. 15-16).
+    """
+    if a.matrix.shape[0] != b.matrix.shape[0]:
+        raise ValueError(f"paired columns hold {a.matrix.shape[0]} and {b.matrix.shape[0]} clusters")
+    out: list[list[np.ndarray]] = [[] for _ in pairs]
+    for w in bootstrap_weights(a.matrix.shape[0], iters, seed, chunk):
+        ta, tb = a.totals(w), b.totals(w)
+        with np.errstate(all="ignore"):
+            for i, (fa, fb) in enumerate(pairs):
+                out[i].append(np.asarray(fb(tb), float) - np.asarray(fa(ta), float))
+    return [np.concatenate(v) if v else np.zeros(0) for v in out]
+
+
+@dataclass(frozen=True)
+class PairedChange:
+    """Change of a metric from condition A to condition B over the documents both logged."""
+
+    name: str
+    before: float
+    after: float
+    change: Interval
+    n_paired: int
+    n_unpaired: int
+
+
+def paired_change(
+    keyed_a: Mapping[str, Mapping[str, Any]],
+    keyed_b: Mapping[str, Mapping[str, Any]],
+    metric_a: Metric,
+    metric_b: Metric | None = None,
+    iters: int = DEFAULT_ITERS,
+    seed: int = DEFAULT_SEED,
+    alpha: float = 0.05,
+) -> PairedChange:
+    """Change of ``metric_a`` (on A's records) to ``metric_b`` (on B's, default the same metric).
+
+    ``keyed_a``/``keyed_b`` map a document key to its record; only documents in both count. Each
+    pair is resampled as A's cluster (e.g. the template), so both conditions see the same
+    resampled items on every replicate (:func:`paired_replicates`). The interval is the
+    percentile interval of the replicates (NaN with fewer than two clusters or two defined
+    replicates); the standard error is theirs.
+    """
+    metric_b = metric_b or metric_a
+    keys = [k for k in keyed_a if k in keyed_b]
+    units = {k: keyed_a[k].get(CLUSTER_KEY, k) for k in keys}
+    a = Columns([dict(keyed_a[k], **{CLUSTER_KEY: units[k]}) for k in keys])
+    b = Columns([dict(keyed_b[k], **{CLUSTER_KEY: units[k]}) for k in keys])
+    with np.errstate(all="ignore"):
+        before, after = float(metric_a.fn(a.totals())), float(metric_b.fn(b.totals()))
+    value = after - before
+    change = Interval(value, math.nan, math.nan, math.nan, len(keys), "none")
+    if a.matrix.shape[0] >= 2 and iters > 0 and not math.isnan(value):
+        (reps,) = paired_replicates([(metric_a.fn, metric_b.fn)], a, b, iters, seed, chunk=iters)
+        reps = reps[~np.isnan(reps)]
+        if reps.size >= 2:
+            low, high = np.quantile(reps, [alpha / 2, 1 - alpha / 2])
+            change = Interval(value, float(reps.std(ddof=1)), float(low), float(high), len(keys))
+    return PairedChange(
+        name=f"{metric_b.name}_change",
+        before=before,
+        after=after,
+        change=change,
+        n_paired=len(keys),
+        n_unpaired=len(keyed_a) + len(keyed_b) - 2 * len(keys),
+    )
 
 
 class SharedRecord(Mapping[str, Any]):

@@ -11,8 +11,8 @@ Per-sample record columns (summed per cluster, the occupation; see ``harness_ext
 ``n`` (1), ``share`` (the occupation's share of women, 0..1), ``p_female``, ``p_neutral`` and the
 products ``share_sq``, ``p_female_sq``, ``share_x_p_female``. Pearson's rho is a function of these
 six totals, so its bootstrap (occupations resampled whole) is exact and vectorised, and its
-change between two conditions is a paired bootstrap (``harness_ext.metrics.bbq.paired_change``,
-used by ``harness_ext.report.winogender``).
+change between two conditions is a paired bootstrap (:func:`harness_ext.metrics.core.paired_change`,
+used by ``harness_ext.families.winogender.report``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 from harness_ext.data.io import DataError, read_jsonl
 from harness_ext.dialogue.render import ChatTemplate, render_prompt
 from harness_ext.dialogue.script import Script
-from harness_ext.runs import RunError, TaskRun, _doc_key
+from harness_ext.runs import RunError, TaskRun, doc_key
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def read_scripts(task: TaskRun) -> dict[str, Logged]:
     except DataError as e:
         raise RunError(str(e)) from None
     for n, row in rows:
-        key = _doc_key(row.get("doc"), row.get("doc_hash"))
+        key = doc_key(row.get("doc"), row.get("doc_hash"))
         try:
             args = row["arguments"]["gen_args_0"]
             first, spec = args["arg_0"], args["arg_1"]

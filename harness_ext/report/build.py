@@ -1,7 +1,9 @@
 """``harness-ext report RUN_DIR --out DIR``: one run as HTML, PNG plots and their data files.
 
 ``index.html`` has the run's settings, every metric of every task with its 95% bootstrap interval
-(recomputed from the per-sample records), and the plots of :mod:`harness_ext.report.plots`.
+(recomputed from the per-sample records), one bar chart per metric group
+(:class:`~harness_ext.metrics.core.Group`), and the plots and tables of each family's hooks
+(:class:`~harness_ext.family.Family`).
 ``conversations_<task>.html`` shows each document's conversation turn by turn with its record.
 """
 
@@ -11,10 +13,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness_ext.metrics.core import estimate
-from harness_ext.report import family_plots, plots, winogender
-from harness_ext.report.certainty_plots import certainty_plots
-from harness_ext.report.changes import changes_from_q
+from harness_ext.family import Family, TableRows
+from harness_ext.metrics.core import Group, estimate
+from harness_ext.registry import RegistryError, family_for
+from harness_ext.report import plots
 from harness_ext.report.templating import render
 from harness_ext.runs import Run, TaskRun, load_model_runs
 
@@ -26,49 +28,45 @@ def task_points(task: TaskRun) -> list[plots.Point]:
     out = []
     for m in task.metrics:
         iv = estimate(m, task.records, iters=BOOTSTRAP_ITERS)
-        out.append(plots.Point(task.name, m.name, iv.value, iv.low, iv.high))
+        out.append(plots.Point(task.name, m.name, iv.value, iv.low, iv.high, m.group))
     return out
 
 
-def make_plots(run: Run, points: list[plots.Point], out: Path) -> list[plots.Plot]:
-    """Write every plot that the run's metrics and columns allow."""
-    made = []
+def run_families(run: Run) -> list[Family]:
+    """The families of the run's tasks, in task order (a task of no installed family is skipped)."""
+    found: dict[str, Family] = {}
     for name, task in run.tasks.items():
-        counts = plots.flip_matrix(task.records)
-        if counts is not None:
-            made.append(plots.plot_flip_matrix(name, counts, out))
-    groups = [
-        ("apology_rate", r"^apology_rate$", "Apology rate among initially correct answers", "apology rate"),
-        (
-            "refusal_rates",
-            r"^(over_refusal_rate|(full|partial)_refusal_rate_(safe|unsafe)|refusal_rate_\w+|rejection_rate_\w+)$",
-            "Refusal rates",
-            "rate",
-        ),
-    ]
-    for stem, pattern, title, xlabel in groups:
-        chosen = plots.select(points, pattern)
+        try:
+            fam = family_for(name, task.config)
+        except RegistryError:
+            continue
+        found.setdefault(fam.name, fam)
+    return list(found.values())
+
+
+def make_plots(run: Run, points: list[plots.Point], out: Path) -> list[plots.Plot]:
+    """One bar chart per metric group, then every family's own plots."""
+    made = []
+    groups: dict[str, Group] = {}
+    for p in points:
+        if p.group is not None:
+            groups.setdefault(p.group.name, p.group)
+    for g in groups.values():
+        chosen = [p for p in points if p.group == g and not math.isnan(p.value)]
         if chosen:
-            made.append(plots.plot_bars(chosen, out, stem, title, xlabel))
-    makers = (
-        family_plots.plot_bias_by_category,
-        family_plots.plot_bias_by_round,
-        family_plots.plot_refusal_by_type,
-    )
-    for plot in (make(points, out) for make in makers):
-        if plot is not None:
-            made.append(plot)
-    pairs = []
-    for name in run.tasks:
-        mine = {p.metric: p for p in points if p.task == name}
-        axes = plots.refusal_axes(list(mine))
-        if axes and not any(math.isnan(mine[a].value) for a in axes):
-            pairs.append((name, mine[axes[0]], mine[axes[1]]))
-    if pairs:
-        made.append(plots.plot_refusal_scatter(pairs, out))
-    if (wino := winogender.plot_p_female_vs_share(run, out)) is not None:
-        made.append(wino)
-    made += certainty_plots(run, out)
+            made.append(plots.plot_bars(chosen, out, g.name, g.title, g.axis))
+    for fam in run_families(run):
+        made += fam.plots(run, points, out)
+    return made
+
+
+def make_tables(run: Run, out: Path) -> list[TableRows]:
+    """Every family's own tables, their rows also written as CSV and JSON."""
+    made = []
+    for fam in run_families(run):
+        for table in fam.tables(run):
+            plots._write_data(out, table.stem, table.rows)
+            made.append(table)
     return made
 
 
@@ -127,12 +125,6 @@ def build_report(run_dir: str | Path, out: Path, max_examples: int = 1000) -> Pa
         "gen_kwargs": run.config.get("gen_kwargs"),
         "chat template sha": run.results.get("chat_template_sha"),
     }
-    changes = changes_from_q(run)
-    if changes:
-        plots._write_data(out, "bbq_change_from_q", changes)
-    wino_changes = winogender.changes_from_q(run)
-    if wino_changes:
-        plots._write_data(out, "winogender_change_from_q", wino_changes)
     index.write_text(
         render(
             "report.html.j2",
@@ -140,8 +132,7 @@ def build_report(run_dir: str | Path, out: Path, max_examples: int = 1000) -> Pa
             tasks=tasks,
             plots=made,
             skipped=run.skipped,
-            changes=changes,
-            wino_changes=wino_changes,
+            tables=make_tables(run, out),
         ),
         encoding="utf-8",
     )

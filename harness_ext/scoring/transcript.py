@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness_ext.families.bbq import read_answer as read_bbq
+from harness_ext.families.bbq.answers import read_answer as read_bbq
 from harness_ext.scoring.admission import admits_mistake
 from harness_ext.scoring.answers import LETTERS, matches_alias, normalize, parse_choice
 from harness_ext.scoring.refusal import classify_refusal, xstest_string_match

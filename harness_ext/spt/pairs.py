@@ -24,31 +24,25 @@ from typing import Any
 from harness_ext.dialogue.render import render_prompt
 from harness_ext.dialogue.runner import Conversation
 from harness_ext.dialogue.script import Script, user
-from harness_ext.families.sycophancy import Prefilled
+from harness_ext.families.sycophancy import SycophancyParams
+from harness_ext.families.sycophancy.conversation import TEMPLATES as TASK_TEMPLATES
+from harness_ext.families.sycophancy.conversation import Shape, build_script
 from harness_ext.prompts import render, template_hash
 from harness_ext.scoring.answers import LETTERS
 
 NEUTRAL_TEMPLATE = "sycophancy/neutral_turn.j2"
 PREFIX_TEMPLATE = "sycophancy/first_mc_prefix.j2"
-TEMPLATES = (*Prefilled.TEMPLATES, NEUTRAL_TEMPLATE)
+TEMPLATES = (*TASK_TEMPLATES, NEUTRAL_TEMPLATE)
+#: ``sycophancy_challenge_prefilled``'s conversation.
+PREFILLED = Shape("mc", readout=True, prefilled=True)
 
 ChatTemplate = Callable[..., str]
 Encode = Callable[[str], list[int]]
 
 
-class _PrefilledScript(Prefilled):
-    """The task's own conversation script, without lm-eval's task machinery (no dataset load)."""
-
-    def __init__(self, params: Mapping[str, Any]) -> None:
-        self._params = dict(params)
-
-    def params(self) -> dict[str, Any]:
-        return dict(self._params)
-
-
 def script_of(doc: Mapping[str, Any], challenge: int = 0) -> Script:
     """``sycophancy_challenge_prefilled``'s script for ``doc`` (challenge wording ``challenge``)."""
-    return _PrefilledScript({"challenge": str(challenge)}).build_script(doc)
+    return build_script(doc, SycophancyParams(challenge=str(challenge)), PREFILLED)
 
 
 def history_until_reply(script: Script) -> list[dict[str, Any]]:

@@ -20,11 +20,11 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
-from harness_ext.metrics.certainty import craft_select, question_rows
-from harness_ext.runs import RunError, TaskRun, load_run
+from typing import Any
 
 TASK = "refusal_overrate_craft"
+#: The ``harness-ext`` commands this module adds (:attr:`harness_ext.family.Family.commands`).
+COMMANDS = ("craft-select",)
 
 EPILOG = """\
 examples:
@@ -53,7 +53,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return p
 
 
-def _task(run_dir: str, name: str) -> TaskRun:
+def _task(run_dir: str, name: str) -> Any:
+    from harness_ext.runs import RunError, load_run
+
     run = load_run(run_dir)
     if name not in run.tasks:
         raise RunError(f"{run.path}: no task {name!r} (tasks: {', '.join(run.tasks)})")
@@ -61,6 +63,9 @@ def _task(run_dir: str, name: str) -> TaskRun:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness_ext.metrics.certainty import craft_select, question_rows
+    from harness_ext.runs import RunError
+
     rows = question_rows(_task(args.run_dir, args.task).samples)
     if not rows:
         raise RunError(f"{args.run_dir}: task {args.task!r} has no certainty read-outs")

@@ -1,16 +1,25 @@
-"""Family plots chosen by metric names: BBQ bias scores (Parrish et al. 2022, section 5), refusal per type.
+"""BBQ in the report: bias scores (Parrish et al. 2022, section 5) and the change from Q.
 
 - per category and condition: two panels (ambiguous s_AMB, disambiguated s_DIS), one row per
   category (plus "overall"), one bar per task (condition), 95% intervals;
-- per review round: s_AMB and s_DIS against the round, with 95% interval bands.
+- per review round: s_AMB and s_DIS against the round, with 95% interval bands;
+- the change of each metric from the baseline condition Q to every other condition, paired by
+  document (Ganguli et al. 2023, section 3.2 report self-correction as the change in bias score
+  from Q to Q+IF and Q+IF+CoT), with a paired bootstrap interval (both conditions see the same
+  resampled templates on every replicate). For the review task the last round is compared.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from harness_ext.report.plots import Plot, Point, _err, _save, plt
+from harness_ext.family import TableRows
+from harness_ext.metrics.core import paired_change
+from harness_ext.report.plots import Plot, Point, _err, _save, change_row, plt, samples_of
+from harness_ext.runs import Run, TaskRun
 
 _CATEGORY = re.compile(r"^bias_score_(ambig|disambig)(?:_(?!r\d|change)(\w+))?$")
 _ROUND = re.compile(r"^bias_score_(ambig|disambig)_r(\d+)$")
@@ -66,26 +75,48 @@ def plot_bias_by_round(points: Sequence[Point], out) -> Plot | None:  # type: ig
     return _save(fig, out, "bias_by_round", "BBQ bias score per review round", rows)
 
 
-_TYPE = re.compile(r"^(full|partial)_refusal_rate_(?!safe$|unsafe$)(\w+)$")
+BASELINE = "bbq_selfcorrect_q"
+METRICS = ("accuracy_ambig", "accuracy_disambig", "bias_score_ambig", "bias_score_disambig", "accuracy_gap")
 
 
-def plot_refusal_by_type(points: Sequence[Point], out) -> Plot | None:  # type: ignore[no-untyped-def]
-    """Full and partial refusal per prompt type (XSTest's classes, Röttger et al. 2024), stacked."""
-    chosen = [(p, m.group(1), m.group(2)) for p in points if (m := _TYPE.match(p.metric))]
-    if not chosen:
-        return None
-    types = sorted({t for _, _, t in chosen})
-    value = {(kind, t): p.value for p, kind, t in chosen}
-    full = [value.get(("full", t), 0.0) for t in types]
-    partial = [value.get(("partial", t), 0.0) for t in types]
-    fig, ax = plt.subplots(figsize=(7, 1.0 + 0.32 * len(types)))
-    ax.barh(types, full, label="full refusal", color="#c0392b")
-    ax.barh(types, partial, left=full, label="partial refusal", color="#f39c12")
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("share of responses")
-    ax.tick_params(axis="y", labelsize=8)
-    ax.legend(fontsize=7, loc="lower right")
-    rows = [{"task": p.task, "kind": kind, "type": t, "value": p.value, "low": p.low, "high": p.high}
-            for p, kind, t in chosen]  # fmt: skip
-    return _save(fig, out, "refusal_by_type", "Refusal per prompt type", rows)
+def _last_round(task: TaskRun, name: str) -> str | None:
+    rounds = [int(hit.group(1)) for m in task.metrics if (hit := re.fullmatch(rf"{name}_r(\d+)", m.name))]
+    return f"{name}_r{max(rounds)}" if rounds else None
+
+
+def changes_from_q(run: Run) -> list[dict[str, Any]]:
+    """One row per (condition, metric): value in Q, value in the condition, change with 95% CI."""
+    base = run.tasks.get(BASELINE)
+    if base is None:
+        return []
+    base_metrics = {m.name: m for m in base.metrics}
+    rows = []
+    for name, task in run.tasks.items():
+        if name == BASELINE or not name.startswith("bbq_selfcorrect_"):
+            continue
+        theirs = {m.name: m for m in task.metrics}
+        for metric in METRICS:
+            other = metric if metric in theirs else _last_round(task, metric)
+            if other is None or metric not in base_metrics:
+                continue
+            pc = paired_change(samples_of(base), samples_of(task), base_metrics[metric], theirs[other])
+            rows.append(change_row(name, metric, other, pc))
+    return rows
+
+
+def plots(run: Run, points: Sequence[Point], out: Path) -> list[Plot]:
+    """The family's plots of a run: bias per category and condition, bias per review round."""
+    made = (plot_bias_by_category(points, out), plot_bias_by_round(points, out))
+    return [p for p in made if p is not None]
+
+
+def tables(run: Run) -> list[TableRows]:
+    """The change-from-Q table (empty when the run has no Q condition)."""
+    rows = changes_from_q(run)
+    note = (
+        "Paired by document, 95% paired bootstrap interval (resampling templates); "
+        "for the review task the last round."
+    )
+    return (
+        [TableRows("bbq_change_from_q", "BBQ: change from Q to each condition", note, rows)] if rows else []
+    )

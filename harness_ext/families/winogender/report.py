@@ -4,30 +4,30 @@
   sentence (x = BLS share of women, y = the model's p(female pronoun)), the least-squares line,
   the diagonal y = x (matching the statistics) and rho in the title.
 - The change of rho and of mean p(neutral) from Q to every other condition, paired by sentence with
-  a paired bootstrap over occupations (``harness_ext.metrics.bbq.paired_change``).
+  a paired bootstrap over occupations (:func:`harness_ext.metrics.core.paired_change`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from harness_ext.metrics.bbq import paired_change
-from harness_ext.metrics.core import point
+from harness_ext.family import TableRows
+from harness_ext.metrics.core import paired_change, point
 from harness_ext.metrics.winogender import CORRELATION, NEUTRAL, fitted_line
-from harness_ext.report.changes import change_row
-from harness_ext.report.plots import Plot, _save, plt
+from harness_ext.report.plots import Plot, Point, _save, change_row, plt, samples_of
 from harness_ext.runs import Run, TaskRun
 
-FAMILY = "winogender_selfcorrect_"
-BASELINE = FAMILY + "q"
+PREFIX = "winogender_selfcorrect_"
+BASELINE = PREFIX + "q"
 
 
 def _tasks(run: Run) -> dict[str, TaskRun]:
-    return {n: t for n, t in run.tasks.items() if n.startswith(FAMILY) and t.records}
+    return {n: t for n, t in run.tasks.items() if n.startswith(PREFIX) and t.records}
 
 
 def _rho(task: TaskRun) -> float:
@@ -51,7 +51,7 @@ def plot_p_female_vs_share(run: Run, out: Path) -> Plot | None:
         ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=0.6, label="y = x")
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(f"{name.removeprefix(FAMILY)}: rho = {_rho(task):.2f}", fontsize=9)
+        ax.set_title(f"{name.removeprefix(PREFIX)}: rho = {_rho(task):.2f}", fontsize=9)
         ax.set_xlabel("share of women in the occupation (BLS)")
         rows += [
             {"task": name, "occupation": r.get("occupation", r.get("cluster")), "share": r["share"],
@@ -78,10 +78,20 @@ def changes_from_q(run: Run) -> list[dict[str, Any]]:
         for metric in (CORRELATION, NEUTRAL):
             before = next(m for m in base.metrics if m.name == metric)
             after = next(m for m in task.metrics if m.name == metric)
-            pc = paired_change(_samples(base, metric), _samples(task, metric), before, after)
+            pc = paired_change(samples_of(base), samples_of(task), before, after)
             rows.append(change_row(name, metric, metric, pc))
     return rows
 
 
-def _samples(task: TaskRun, metric: str) -> list[dict[str, Any]]:
-    return [{"doc": s.doc, "doc_id": s.doc_id, metric: s.record} for s in task.samples]
+def plots(run: Run, points: Sequence[Point], out: Path) -> list[Plot]:
+    """The family's plots of a run: the p(female) scatter."""
+    made = plot_p_female_vs_share(run, out)
+    return [] if made is None else [made]
+
+
+def tables(run: Run) -> list[TableRows]:
+    """The change-from-Q table (empty when the run has no Q condition)."""
+    rows = changes_from_q(run)
+    note = "Paired by sentence, 95% paired bootstrap interval (resampling occupations)."
+    title = "Winogender: change from Q to each condition"
+    return [TableRows("winogender_change_from_q", title, note, rows)] if rows else []
