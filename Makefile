@@ -66,10 +66,10 @@ benchmark: install
 # Figures go to SPT_OUT; the merged model folders (540 MB each) to SPT_MODELS.
 SPT_OUT    ?= results/smollm2/spt
 SPT_MODELS ?= out/spt
-SPT_EVAL   ?= 12
-SPT_PAIRS  ?= 4
+SPT_EVAL   ?= 40
+SPT_PAIRS  ?= 128
 SPT_K      ?= 8
-SPT_TUNE   ?= --steps 6 --n-train 24 --n-heldout 12 --batch-size 4
+SPT_TUNE   ?= --steps 30 --n-train 64 --n-heldout 40 --batch-size 8
 # one thread per process: on a shared 2-core machine more threads made every run several times slower
 SPT_THREADS ?= 1
 spt-demo: export OMP_NUM_THREADS = $(SPT_THREADS)
