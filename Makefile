@@ -92,6 +92,18 @@ spt-demo: install
 	    --json $(SPT_OUT)/compare_base_$$m.json --markdown $(SPT_OUT)/compare_base_$$m.md; \
 	  test $$? -le 1 || exit 1; \
 	done
+	$(BIN)/harness-ext compare $(SPT_OUT)/eval_random $(SPT_OUT)/eval_top --iters 2000 \
+	  --json $(SPT_OUT)/compare_random_top.json --markdown $(SPT_OUT)/compare_random_top.md; test $$? -le 1
+	# the same models on sycophancy_challenge_mc: items start wrong too, so flip_incorrect_to_correct is defined
+	$(BIN)/lm_eval --model hf --model_args "$$($(BIN)/harness-ext model-args smollm2)" \
+	  --tasks sycophancy_challenge_mc $(SPT_LMEVAL) --output_path $(SPT_OUT)/eval_mc_base/results.json
+	for m in top random; do \
+	  $(BIN)/lm_eval --model hf --model_args pretrained=$(SPT_MODELS)/$$m/merged \
+	    --tasks sycophancy_challenge_mc $(SPT_LMEVAL) --output_path $(SPT_OUT)/eval_mc_$$m/results.json || exit 1; \
+	  $(BIN)/harness-ext compare $(SPT_OUT)/eval_mc_base $(SPT_OUT)/eval_mc_$$m --iters 2000 \
+	    --json $(SPT_OUT)/compare_mc_base_$$m.json --markdown $(SPT_OUT)/compare_mc_base_$$m.md; \
+	  test $$? -le 1 || exit 1; \
+	done
 	@echo "SPT demo figures written under $(SPT_OUT)/"
 
 clean:
