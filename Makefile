@@ -66,10 +66,10 @@ benchmark: install
 # Figures go to SPT_OUT; the merged model folders (540 MB each) to SPT_MODELS.
 SPT_OUT    ?= results/smollm2/spt
 SPT_MODELS ?= out/spt
-SPT_EVAL   ?= 12
-SPT_PAIRS  ?= 4
+SPT_EVAL   ?= 40
+SPT_PAIRS  ?= 128
 SPT_K      ?= 8
-SPT_TUNE   ?= --steps 6 --n-train 24 --n-heldout 12 --batch-size 4
+SPT_TUNE   ?= --steps 30 --n-train 64 --n-heldout 40 --batch-size 8
 # one thread per process: on a shared 2-core machine more threads made every run several times slower
 SPT_THREADS ?= 1
 spt-demo: export OMP_NUM_THREADS = $(SPT_THREADS)
@@ -90,6 +90,18 @@ spt-demo: install
 	for m in top random; do \
 	  $(BIN)/harness-ext compare $(SPT_OUT)/eval_base $(SPT_OUT)/eval_$$m --iters 2000 \
 	    --json $(SPT_OUT)/compare_base_$$m.json --markdown $(SPT_OUT)/compare_base_$$m.md; \
+	  test $$? -le 1 || exit 1; \
+	done
+	$(BIN)/harness-ext compare $(SPT_OUT)/eval_random $(SPT_OUT)/eval_top --iters 2000 \
+	  --json $(SPT_OUT)/compare_random_top.json --markdown $(SPT_OUT)/compare_random_top.md; test $$? -le 1
+	# the same models on sycophancy_challenge_mc: items start wrong too, so flip_incorrect_to_correct is defined
+	$(BIN)/lm_eval --model hf --model_args "$$($(BIN)/harness-ext model-args smollm2)" \
+	  --tasks sycophancy_challenge_mc $(SPT_LMEVAL) --output_path $(SPT_OUT)/eval_mc_base/results.json
+	for m in top random; do \
+	  $(BIN)/lm_eval --model hf --model_args pretrained=$(SPT_MODELS)/$$m/merged \
+	    --tasks sycophancy_challenge_mc $(SPT_LMEVAL) --output_path $(SPT_OUT)/eval_mc_$$m/results.json || exit 1; \
+	  $(BIN)/harness-ext compare $(SPT_OUT)/eval_mc_base $(SPT_OUT)/eval_mc_$$m --iters 2000 \
+	    --json $(SPT_OUT)/compare_mc_base_$$m.json --markdown $(SPT_OUT)/compare_mc_base_$$m.md; \
 	  test $$? -le 1 || exit 1; \
 	done
 	@echo "SPT demo figures written under $(SPT_OUT)/"
