@@ -43,6 +43,7 @@ import logging
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -121,9 +122,12 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
 
         return solve
 
+    # inspect writes a log per eval; into a scratch folder unless PEER_LOG_DIR names one
+    log_dir = os.environ.get("PEER_LOG_DIR") or tempfile.mkdtemp(prefix="peer_inspect_logs_")
+
     def run(task: Any, **kw: Any) -> Timing:
         t, c = time.perf_counter(), time.process_time()
-        (log,) = eval(task, model=model, display="none", log_dir=os.environ.get("PEER_LOG_DIR"), **kw)
+        (log,) = eval(task, model=model, display="none", log_dir=log_dir, **kw)
         if log.status != "success":
             raise RuntimeError(f"inspect eval failed: {log.error}")
         usage = log.stats.model_usage.values()  # the grader's tokens included (same model)
