@@ -54,7 +54,7 @@ from _threads import add_threads_arg, apply_threads  # benchmarks/_threads.py
 
 def our_caps() -> dict[str, int]:
     """This project's per-turn generation caps (what ``sycophancy_challenge_mc`` uses)."""
-    from harness_ext.families.sycophancy import TURN_MAX_GEN_TOKS
+    from harness_ext.families.sycophancy.conversation import TURN_MAX_GEN_TOKS
 
     return dict(TURN_MAX_GEN_TOKS)
 

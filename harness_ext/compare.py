@@ -125,12 +125,9 @@ def check_comparable(base: Run, cur: Run, tasks: Sequence[str] | None = None) ->
         for what, x, y in checks:
             if str(x) != str(y):
                 raise Incomparable(f"{t}: {what} differ (baseline {_short(x)}, current {_short(y)})")
-        prompts_b, prompts_c = pb.get("prompt_sha256") or {}, pc.get("prompt_sha256") or {}
-        if prompts_b != prompts_c:
-            if isinstance(prompts_b, dict) and isinstance(prompts_c, dict):
-                diff = sorted(k for k in {*prompts_b, *prompts_c} if prompts_b.get(k) != prompts_c.get(k))
-                raise Incomparable(f"{t}: prompt hashes differ (templates: {', '.join(diff)})")
-            raise Incomparable(f"{t}: prompt hashes differ")
+        _check_hashes(t, "prompt", "templates", pb.get("prompt_sha256") or {}, pc.get("prompt_sha256") or {})
+        if "resource_sha256" in pb and "resource_sha256" in pc:  # runs before it was recorded: not checked
+            _check_hashes(t, "resource", "files", pb["resource_sha256"] or {}, pc["resource_sha256"] or {})
         keys_b, keys_c = {s.key for s in b.samples}, {s.key for s in c.samples}
         if keys_b != keys_c:
             only_b, only_c = sorted(keys_b - keys_c), sorted(keys_c - keys_b)
@@ -139,6 +136,16 @@ def check_comparable(base: Run, cur: Run, tasks: Sequence[str] | None = None) ->
                 f"e.g. only in baseline: {only_b[:1] or '-'}, only in current: {only_c[:1] or '-'}); --limit?"
             )
     return names
+
+
+def _check_hashes(task: str, what: str, items: str, b: Any, c: Any) -> None:
+    """Raise :class:`Incomparable` naming the files whose recorded hashes differ."""
+    if b == c:
+        return
+    if isinstance(b, dict) and isinstance(c, dict):
+        diff = sorted(k for k in {*b, *c} if b.get(k) != c.get(k))
+        raise Incomparable(f"{task}: {what} hashes differ ({items}: {', '.join(diff)})")
+    raise Incomparable(f"{task}: {what} hashes differ")
 
 
 def _notes(base: Run, cur: Run) -> list[str]:

@@ -252,3 +252,27 @@ def test_bad_inputs_get_one_line_errors(runs: dict[str, Path], tmp_path: Path, c
         err = capsys.readouterr().err
         assert message in err, err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _set_resources(path: Path, hashes: dict[str, str]) -> None:
+    data = json.loads(path.read_text())
+    _prov(data)["resource_sha256"] = hashes
+    path.write_text(json.dumps(data))
+
+
+def test_resource_hashes_checked_when_both_runs_record_them(
+    runs: dict[str, Path], tmp_path: Path, capsys
+) -> None:
+    """A scorer's data file (BBQ's vocabulary) that changed makes the runs incomparable; a run
+    recorded before resource hashes existed is compared on the rest."""
+    base = tmp_path / "base"
+    shutil.copytree(runs["base"], base)
+    (base_res,) = base.glob("results_*.json")
+    dst, res = _copy(runs["base"], tmp_path)
+    _set_resources(res, {"bbq/vocabulary.yaml": "a" * 64})
+    assert main(["compare", str(base), str(dst)]) == 0  # baseline records none: not checked
+    capsys.readouterr()
+    _set_resources(base_res, {"bbq/vocabulary.yaml": "b" * 64})
+    assert main(["compare", str(base), str(dst)]) == 2
+    err = capsys.readouterr().err
+    assert "resource hashes differ (files: bbq/vocabulary.yaml)" in err

@@ -385,7 +385,7 @@ def record_of(item: Mapping[str, Any]) -> dict[str, Any]:
 class Aggregation:
     """lm-eval aggregation for one metric: called on the list of per-sample records.
 
-    lm-eval gives custom aggregations no standard error; ``harness_ext.dialogue.lm_patch`` makes
+    lm-eval gives custom aggregations no standard error; ``harness_ext.dialogue.stderr_hook`` makes
     its ``stderr_for_metric`` return :meth:`stderr` for these objects.
     """
 
