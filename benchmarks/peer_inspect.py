@@ -20,11 +20,14 @@ of ``harness-ext model-args smollm2``), greedy decoding:
 Every variant runs once untimed first (on 2 items), so that no variant pays the process's first
 forward passes (allocator and kernel warm-up) in its timed run; then ``--reps`` repetitions in
 alternating order. Wall seconds and CPU seconds of the process (``time.process_time``: all
-threads, so robust to other jobs sharing the machine) are both printed, with the output tokens
-the model generated (inspect's usage counts; ours, the generated texts re-tokenised): the two
-prompt formats differ (ours has the chat template's system turn and prefills "The answer is ("),
-so the model writes replies of different lengths, and CPU seconds per generated token is the
-comparison of the engines themselves.
+threads, so robust to other jobs sharing the machine) are both printed, with what both engines'
+Hugging Face backends asked of ``transformers``' ``generate`` (counted there, the same way for
+both): the tokens each reply generated up to its end-of-turn token, and the batch positions
+computed (rows x steps). The two prompt formats differ (ours has the chat template's system turn
+and prefills "The answer is ("), so the model writes different replies: CPU seconds per generated
+token compares the engines, and positions / tokens shows the batches held open by a reply that
+runs to its cap (with batched generation, every finished row of the batch is computed until the
+last one ends).
 
 inspect_evals loads its dataset from GitHub, so the questions are given to its solvers as inspect
 ``Sample``s built from our documents (question, options, letter of the answer); nothing is
@@ -46,7 +49,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from typing import Any
 
 from _threads import add_threads_arg, apply_threads  # benchmarks/_threads.py
@@ -77,17 +80,51 @@ def inspect_samples(n: int) -> list[Any]:
 
 @dataclass(frozen=True)
 class Timing:
-    """Seconds (wall, process CPU) and the output tokens the model generated in them."""
+    """Seconds (wall, process CPU); generated tokens (up to each sequence's end-of-turn token) and
+    batch positions computed (rows x steps of every ``generate`` call: a reply that runs to its cap
+    holds its whole batch of finished rows with it)."""
 
     wall: float
     cpu: float
     tokens: int = 0
+    positions: int = 0
 
     def __sub__(self, other: Timing) -> Timing:
-        return Timing(self.wall - other.wall, self.cpu - other.cpu, self.tokens - other.tokens)
+        return Timing(*(a - b for a, b in zip(astuple(self), astuple(other), strict=True)))
 
     def __add__(self, other: Timing) -> Timing:
-        return Timing(self.wall + other.wall, self.cpu + other.cpu, self.tokens + other.tokens)
+        return Timing(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+#: Running totals over every ``transformers`` generate call in the process (both engines use it).
+GENERATED = {"tokens": 0, "positions": 0}
+
+
+def count_generation() -> None:
+    """Count generated tokens and batch positions at ``GenerationMixin.generate``, the one place
+    both engines' Hugging Face backends go through, so both are counted the same way."""
+    from transformers.generation.utils import GenerationMixin
+
+    real = GenerationMixin.generate
+
+    def generate(self: Any, *a: Any, **k: Any) -> Any:
+        ids = k.get("input_ids", a[0] if a else None)
+        out = real(self, *a, **k)
+        seqs = getattr(out, "sequences", out)
+        new = seqs[:, ids.shape[1] :]
+        eos = self.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        for row in new.tolist():
+            end = next((i + 1 for i, t in enumerate(row) if t in eos_ids), len(row))
+            GENERATED["tokens"] += end
+        GENERATED["positions"] += int(new.shape[0] * new.shape[1])
+        return out
+
+    GenerationMixin.generate = generate  # type: ignore[method-assign]
+
+
+def now() -> Timing:
+    return Timing(time.perf_counter(), time.process_time(), GENERATED["tokens"], GENERATED["positions"])
 
 
 ZERO = Timing(0.0, 0.0)
@@ -126,12 +163,11 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
     log_dir = os.environ.get("PEER_LOG_DIR") or tempfile.mkdtemp(prefix="peer_inspect_logs_")
 
     def run(task: Any, **kw: Any) -> Timing:
-        t, c = time.perf_counter(), time.process_time()
+        t0 = now()
         (log,) = eval(task, model=model, display="none", log_dir=log_dir, **kw)
         if log.status != "success":
             raise RuntimeError(f"inspect eval failed: {log.error}")
-        usage = log.stats.model_usage.values()  # the grader's tokens included (same model)
-        return Timing(time.perf_counter() - t, time.process_time() - c, sum(u.output_tokens for u in usage))
+        return now() - t0  # the grader's generations included (same model)
 
     def shipped(k: int = n) -> Timing:
         task = Task(
@@ -162,21 +198,15 @@ def our_runner(n: int, batch_size: int) -> tuple[float, Callable[..., dict[str, 
     real_round, real_call = runner.play_round, runner._call
     rounds: list[Timing] = []
     readout: list[Timing] = []  # log-likelihood calls, per round
-    generated: list[int] = []  # output tokens, per round
-
-    def now() -> Timing:
-        return Timing(time.perf_counter(), time.process_time())
 
     def timed_round(*a: Any, **k: Any) -> int:
         t0 = now()
         readout.append(ZERO)
-        generated.append(0)
         n_turns = real_round(*a, **k)
         if n_turns:
-            rounds.append(now() - t0 + Timing(0.0, 0.0, generated[-1]))
+            rounds.append(now() - t0)
         else:
             readout.pop()
-            generated.pop()
         return n_turns
 
     def timed_call(lm_: Any, method: str, *a: Any, **k: Any) -> Any:
@@ -184,14 +214,11 @@ def our_runner(n: int, batch_size: int) -> tuple[float, Callable[..., dict[str, 
         out = real_call(lm_, method, *a, **k)
         if method == "loglikelihood" and readout:
             readout[-1] = readout[-1] + (now() - t0)
-        if method == "generate_until" and generated:
-            generated[-1] += sum(len(lm.tok_encode(text)) for text in out)
         return out
 
     def run(k: int = n) -> dict[str, Timing]:
         rounds.clear()
         readout.clear()
-        generated.clear()
         runner.play_round, runner._call = timed_round, timed_call  # type: ignore[assignment]
         try:
             tm = harness_ext.task_manager(include_defaults=False)
@@ -199,7 +226,7 @@ def our_runner(n: int, batch_size: int) -> tuple[float, Callable[..., dict[str, 
             lm_eval.simple_evaluate(
                 model=lm, tasks=[OUR_TASK], task_manager=tm, limit=k, apply_chat_template=True
             )
-            whole = now() - t0 + Timing(0.0, 0.0, sum(generated))
+            whole = now() - t0
         finally:
             runner.play_round, runner._call = real_round, real_call  # type: ignore[assignment]
         assert len(rounds) == 3, f"expected 3 rounds, saw {len(rounds)}"
@@ -231,6 +258,7 @@ def main() -> int:
     from harness_ext.embedded import hf_kwargs
 
     folder = hf_kwargs("smollm2")["pretrained"]
+    count_generation()
     our_load, ours = our_runner(args.items, args.batch_size)
     insp_load, insp = inspect_runner(folder, args.items)
     print(f"model load: lm-eval HFLM {our_load:.1f} s, inspect hf {insp_load:.1f} s ({folder})")
@@ -245,7 +273,8 @@ def main() -> int:
             for k, v in got.items() if isinstance(got, dict) else [(name, got)]:
                 times.setdefault(k, []).append(v)
                 print(
-                    f"rep {rep + 1}: {k}: {v.wall:.1f} s wall, {v.cpu:.1f} s CPU, {v.tokens} tokens out",
+                    f"rep {rep + 1}: {k}: {v.wall:.1f} s wall, {v.cpu:.1f} s CPU, {v.tokens} tokens out, "
+                    f"{v.positions} batch positions",
                     flush=True,
                 )
     med = {
@@ -253,6 +282,7 @@ def main() -> int:
             statistics.median(t.wall for t in v),
             statistics.median(t.cpu for t in v),
             int(statistics.median(t.tokens for t in v)),
+            int(statistics.median(t.positions for t in v)),
         )
         for k, v in times.items()
     }
@@ -261,6 +291,7 @@ def main() -> int:
         per = 1000 * v.cpu / max(v.tokens, 1)
         print(
             f"  {k:16s} {v.wall:7.1f} wall {v.cpu:7.1f} CPU {v.tokens:6d} tokens out {per:6.1f} ms CPU/token"
+            f" {v.positions:7d} batch positions"
         )
     print("ratios: wall / CPU / CPU per generated token (goal):")
     for a, b, goal in (
