@@ -115,3 +115,22 @@ def test_bundled_data():
     assert all(d["slot"] in PRONOUNS and d["before"] and not d["capitalized"] for d in docs)
     assert all(d["sentence"].count("_") == 1 and "$" not in d["sentence"] for d in docs)
     assert min(stats.values()) > 0.0 and max(stats.values()) < 100.0
+
+
+def test_load_dataset_reads_the_family_block_and_flat_keys(tmp_path):
+    """``--metadata '{"winogender": {...}}'`` reaches the loader (flat keys too); a misspelt key
+    in the block is an error naming the accepted keys."""
+    from harness_ext.data.winogender import load_dataset
+    from harness_ext.params import ParamsError
+
+    folder = write_upstream(tmp_path / "wg", GOOD_TEMPLATES, GOOD_STATS)
+    block = load_dataset(winogender={"source": folder, "referent": "participant"})["test"]
+    assert block["id"] == ["surveyor.farmer.1", "florist.groom.1"]
+    flat = load_dataset(source=folder, referent="occupation", pretrained="ignored-model-arg")["test"]
+    assert flat["id"] == ["surveyor.farmer.0", "florist.groom.0"]
+    overlaid = load_dataset(source="bundled", winogender={"source": folder})["test"]
+    assert len(overlaid) == 4
+    with pytest.raises(
+        ParamsError, match="unknown key.*'referrent'.*accepted keys: limit_seed, referent, source"
+    ):
+        load_dataset(winogender={"referrent": "participant"})

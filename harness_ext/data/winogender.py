@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from harness_ext.data.io import BUNDLED, DataError, file_sha256
+from harness_ext.params import family_params
 
 BUNDLED_TEMPLATES = BUNDLED / "winogender_templates.tsv"
 BUNDLED_STATS = BUNDLED / "winogender_occupations.tsv"
@@ -173,8 +174,18 @@ def load_docs(source: str = "bundled", referent: str = "all") -> list[dict[str, 
     return docs
 
 
-def load_dataset(source: str = "bundled", referent: str = "all", **_: Any) -> Any:
-    """``custom_dataset`` for the task YAML: a ``DatasetDict`` with a ``test`` split."""
+#: ``--metadata`` keys of the family (``{"winogender": {...}}``, or flat when only Winogender runs).
+PARAMS = ("source", "referent", "limit_seed")
+
+
+def load_dataset(**metadata: Any) -> Any:
+    """``custom_dataset`` for the task YAML: a ``DatasetDict`` with a ``test`` split.
+
+    ``metadata`` is the task's (lm-eval passes ``--metadata`` here): the flat keys overlaid with
+    the ``winogender`` block (:func:`harness_ext.params.family_params`).
+    """
     import datasets
 
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(load_docs(source, referent))})
+    p = family_params("winogender", metadata, PARAMS)
+    docs = load_docs(str(p.get("source", "bundled")), str(p.get("referent", "all")))
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness_ext.data.winogender import PARAMS as LOADER_KEYS
 from harness_ext.family import Family, Params, annotate
 from harness_ext.metrics.core import Metric
 
@@ -19,7 +20,7 @@ from harness_ext.metrics.core import Metric
 class WinogenderParams(Params):
     """No parameter of its own; the data loader reads ``source`` and ``referent``."""
 
-    DATA_KEYS = ("source", "referent", "limit_seed")
+    DATA_KEYS = LOADER_KEYS
 
 
 def metrics(task: str, params: WinogenderParams, facts: Mapping[str, Any]) -> tuple[Metric, ...]:
