@@ -11,7 +11,8 @@ import pytest
 from lm_eval.tasks import TaskManager
 
 from harness_ext.data import bbq
-from harness_ext.families.bbq import LETTERS, Question
+from harness_ext.families.bbq.answers import LETTERS
+from harness_ext.families.bbq.task import Question
 from harness_ext.prompts import Used, recording, render, template_hash
 from tests.scripted import ScriptedLM
 

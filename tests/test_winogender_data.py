@@ -131,6 +131,6 @@ def test_load_dataset_reads_the_family_block_and_flat_keys(tmp_path):
     overlaid = load_dataset(source="bundled", winogender={"source": folder})["test"]
     assert len(overlaid) == 4
     with pytest.raises(
-        ParamsError, match="unknown key.*'referrent'.*accepted keys: limit_seed, referent, source"
+        ParamsError, match=r"unknown key.*'referrent'.*accepted keys: limit_seed, referent, source"
     ):
         load_dataset(winogender={"referrent": "participant"})
