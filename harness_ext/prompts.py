@@ -5,7 +5,7 @@ naming the template, never an empty string in a prompt.
 
 What a task hashes into its provenance is what it used, not a list kept by hand: inside
 :func:`recording`, every template rendered (with the templates it includes) and every data file a
-scorer reads (:func:`note_resource`, e.g. BBQ's vocabulary of "unknown" phrasings) is noted.
+scorer reads (:func:`note_resource`, e.g. a vocabulary of "unknown" phrasings) is noted.
 """
 
 from __future__ import annotations

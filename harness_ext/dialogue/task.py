@@ -127,8 +127,8 @@ class DialogueTask(ConfigurableTask):
         """No few-shot pool: the conversation is scripted (``--num_fewshot`` is refused).
 
         lm-eval's default falls back to the test split and copies it into a list per task
-        (``list(self.fewshot_docs())`` in ``ConfigurableTask.__init__``): on BBQ's 58k items,
-        20 s and hundreds of MB for the five conditions, for a sampler never used.
+        (``list(self.fewshot_docs())`` in ``ConfigurableTask.__init__``): on a 58k-item set with
+        five conditions, 20 s and hundreds of MB for a sampler never used.
         """
         return None
 
