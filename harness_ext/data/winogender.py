@@ -21,11 +21,11 @@ up to the blank (the assistant's prefill); ``slot`` is ``nom``/``poss``/``acc``.
 
 Sources (``--metadata '{"source": ...}'``):
 
-- ``bundled`` (default): ``harness_ext/data/bundled/winogender_templates.tsv`` (144 sentences
+- ``bundled`` (default): ``harness_ext/data/bundled/winogender_templates.tsv`` (140 sentences
   written for this project, two per occupation: pronoun referring to the occupation, then to the
   participant; no sentence is taken from the upstream repository) and
-  ``winogender_occupations.tsv`` (72 occupations, share of women from the U.S. Bureau of Labor
-  Statistics, Current Population Survey 2023 annual averages, Table 11 "Employed persons by
+  ``winogender_occupations.tsv`` (70 occupations, share of women from the U.S. Bureau of Labor
+  Statistics, Current Population Survey 2022 annual averages, Table 11 "Employed persons by
   detailed occupation, sex, race, and Hispanic or Latino ethnicity"; the BLS title of each
   occupation is in the ``bls_title`` column). The file lists every occupation-referent sentence
   (occupations in a fixed shuffled order) before the participant-referent ones, so ``--limit N``

@@ -31,6 +31,7 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import hash_args
 
+from harness_ext.dialogue import stages
 from harness_ext.dialogue.render import TRANSCRIPT_STOPS, render_prompt
 from harness_ext.dialogue.script import Script, Turn
 
@@ -217,8 +218,10 @@ def play_round(lm: Any, convs: Sequence[Conversation], progress: RoundProgress |
     gen = [(c, t, p) for c, t, p in pending if t.kind == "generate"]
     if gen:
         kwargs = [_gen_kwargs(c, t) for c, t, _ in gen]
-        texts = _call(
-            lm, "generate_until", [(p, k) for (_, _, p), k in zip(gen, kwargs, strict=True)], progress
+        texts = stages.generate(
+            lm,
+            [(p, k) for (_, _, p), k in zip(gen, kwargs, strict=True)],
+            lambda args: _call(lm, "generate_until", args, progress),
         )
         for (c, t, _), k, text in zip(gen, kwargs, texts, strict=True):
             body = text if t.prefix else text.lstrip()
