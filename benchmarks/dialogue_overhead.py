@@ -28,6 +28,7 @@ repetitions) take about 15 minutes on 2 cores.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -75,6 +76,9 @@ def main() -> None:
     add_threads_arg(ap)
     args = ap.parse_args()
     apply_threads(args)
+    # one backend call per round, as the plain passes make: two-stage generation
+    # (harness_ext.dialogue.stages) changes the model work itself and is measured by peer_inspect.py
+    os.environ["HARNESS_EXT_GEN_STAGE"] = "0"
 
     with Clock() as load:
         lm = HFLM(**hf_kwargs("smollm2"), batch_size=args.batch_size, device="cpu")
