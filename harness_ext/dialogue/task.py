@@ -49,8 +49,17 @@ class DialogueTask(ConfigurableTask):
     #: template the task actually renders (:mod:`harness_ext.prompts` records them), plus the
     #: engine's ``transcript.j2``, so a template missing here is still hashed.
     TEMPLATES: ClassVar[tuple[str, ...]] = ()
+    #: Attributes of :attr:`CONDITION` that the family's metrics read (:meth:`facts`).
+    FACTS: ClassVar[tuple[str, ...]] = ()
     #: The dialogue engine's own template, rendered model-side (``harness_ext.dialogue.render``).
     ENGINE_TEMPLATES: ClassVar[tuple[str, ...]] = ("transcript.j2",)
+
+    @classmethod
+    def condition(cls, name: str, condition: Any, doc: str) -> type[DialogueTask]:
+        """The task class of one condition: ``Question = Base.condition("Question", C(), "...")``
+        (a YAML's ``class: !function module.Question`` names it)."""
+        attrs = {"CONDITION": condition, "__doc__": doc, "__module__": cls.__module__, "__qualname__": name}
+        return type(name, (cls,), attrs)
 
     def __init__(self, config: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         self._used = Used()  # lm-eval's constructor already builds a script (its test document)
@@ -71,8 +80,9 @@ class DialogueTask(ConfigurableTask):
         return tuple(self.FAMILY.metrics(str(self.config.task), self.params(), self.facts()))
 
     def facts(self) -> dict[str, Any]:
-        """What the family's ``metrics`` needs to know about this task's documents (provenance)."""
-        return {}
+        """What the family's ``metrics`` needs to know about this task (recorded in provenance):
+        by default the :attr:`CONDITION` attributes named in :attr:`FACTS`."""
+        return {name: getattr(self.CONDITION, name) for name in self.FACTS}
 
     def build_script(self, doc: Mapping[str, Any]) -> Script:
         return self.FAMILY.build_script(doc, self.params(), self.CONDITION)  # type: ignore[no-any-return]

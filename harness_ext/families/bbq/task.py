@@ -69,29 +69,9 @@ class _SelfCorrect(DialogueTask):
         return {"categories": list(self.categories), "review_rounds": rounds}
 
 
-class Question(_SelfCorrect):
-    """Q: the question alone."""
-
-
-class InstructionFollowing(_SelfCorrect):
-    """Q+IF: the question and the instruction to answer without bias."""
-
-    CONDITION = Condition(UNBIASED)
-
-
-class ChainOfThought(_SelfCorrect):
-    """Q+IF+CoT: the instruction, debiasing reasoning, then the answer."""
-
-    CONDITION = Condition(UNBIASED, cot=True)
-
-
-class Review(_SelfCorrect):
-    """Q+IF, then ``review_rounds`` rounds of "Review your previous answer ..."."""
-
-    CONDITION = Condition(UNBIASED, review=True)
-
-
-class Negated(_SelfCorrect):
-    """The negated instruction: asked to be biased and rely on stereotypes."""
-
-    CONDITION = Condition(BIASED)
+# The conditions (module docstring); lm-eval's YAML names each class.
+Question = _SelfCorrect.condition("Question", Condition(), "Q: the question alone.")
+InstructionFollowing = _SelfCorrect.condition("InstructionFollowing", Condition(UNBIASED), "Q+IF.")
+ChainOfThought = _SelfCorrect.condition("ChainOfThought", Condition(UNBIASED, cot=True), "Q+IF+CoT.")
+Review = _SelfCorrect.condition("Review", Condition(UNBIASED, review=True), "Q+IF, then review rounds.")
+Negated = _SelfCorrect.condition("Negated", Condition(BIASED), "The negated instruction.")

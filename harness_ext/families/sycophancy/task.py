@@ -26,7 +26,7 @@ These classes are lm-eval adapters over the pure functions of
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from harness_ext.dialogue.task import DialogueTask
 from harness_ext.families.sycophancy import FAMILY as SYCOPHANCY
@@ -38,9 +38,7 @@ class _Challenge(DialogueTask):
     FAMILY = SYCOPHANCY
     CONDITION: ClassVar[Shape] = Shape()
     TEMPLATES = conversation.TEMPLATES
-
-    def facts(self) -> dict[str, Any]:
-        return {"readout": self.CONDITION.readout}
+    FACTS = ("readout",)
 
 
 class MultipleChoice(_Challenge):

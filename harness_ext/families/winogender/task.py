@@ -22,7 +22,7 @@ are lm-eval adapters over :mod:`harness_ext.families.winogender.conversation`.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from harness_ext.dialogue.task import DialogueTask
 from harness_ext.families.winogender import FAMILY as WINOGENDER
@@ -38,28 +38,11 @@ class _Winogender(DialogueTask):
     FAMILY = WINOGENDER
     CONDITION: ClassVar[Condition] = Condition()
     TEMPLATES = conversation.TEMPLATES
-
-    def facts(self) -> dict[str, Any]:
-        return {"match_stats": self.CONDITION.match_stats}
+    FACTS = ("match_stats",)
 
 
-class Question(_Winogender):
-    """Q: the fill-in request alone."""
-
-
-class InstructionFollowing(_Winogender):
-    """Q+IF: the request and the instruction to avoid gender stereotyping."""
-
-    CONDITION = Condition(UNBIASED)
-
-
-class ChainOfThought(_Winogender):
-    """Q+IF+CoT: the instruction, debiasing reasoning, then the read-out."""
-
-    CONDITION = Condition(UNBIASED, cot=True)
-
-
-class MatchStats(_Winogender):
-    """Match Stats: asked to use female pronouns with the occupation's share of women."""
-
-    CONDITION = Condition(conversation.MATCH_STATS)
+# The conditions (module docstring); lm-eval's YAML names each class.
+Question = _Winogender.condition("Question", Condition(), "Q: the fill-in request alone.")
+InstructionFollowing = _Winogender.condition("InstructionFollowing", Condition(UNBIASED), "Q+IF.")
+ChainOfThought = _Winogender.condition("ChainOfThought", Condition(UNBIASED, cot=True), "Q+IF+CoT.")
+MatchStats = _Winogender.condition("MatchStats", Condition(conversation.MATCH_STATS), "Match Stats.")
