@@ -92,7 +92,8 @@ t0 = time.perf_counter()
 from harness_ext.cli import main
 code = main(sys.argv[1:])
 heavy = sorted(m for m in ("lm_eval", "datasets", "torch", "transformers") if m in sys.modules)
-print(json.dumps({"code": code, "heavy": heavy, "seconds": time.perf_counter() - t0}))
+pyplot = "matplotlib.pyplot" in sys.modules
+print(json.dumps({"code": code, "heavy": heavy, "pyplot": pyplot, "seconds": time.perf_counter() - t0}))
 """
 
 
@@ -118,6 +119,7 @@ def test_saved_run_tools_import_no_lm_eval(tmp_path: Path, family_dir: str) -> N
     ):
         out = _run(args, tmp_path)
         assert out["heavy"] == [], (args[0], out)
+        assert out["pyplot"] == (args[0] == "report"), (args[0], out)  # matplotlib only to draw
         assert out["code"] in (0, 2), (args[0], out)
     # the committed runs are partial (--limit): that is the only reason validate gives
     reasons = [r for r in out["stderr"].splitlines() if r.startswith("  - ")]
