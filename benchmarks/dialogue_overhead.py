@@ -6,8 +6,9 @@ tokens):
 - E: a 2-round ``sycophancy_challenge_prefilled`` run through ``lm_eval.simple_evaluate`` on N
   documents: task building, the rounds (prompt rendering with the chat template, the batched
   backend call, bookkeeping), scoring, metrics with bootstrap; and each round's own time;
-- P: plain ``lm.generate_until`` passes over exactly the prompts and generation settings of E's
-  rounds (recorded in a warm-up run), i.e. the model work alone.
+- P: plain backend calls over exactly the requests of E's rounds (recorded in a warm-up run):
+  ``lm.generate_until`` with the same prompts and generation settings, and ``lm.loglikelihood``
+  for the letter read-outs of the same round, i.e. the model work alone.
 
 A shared machine is noisy (+/-20% between runs), so the benchmark
 
@@ -83,32 +84,41 @@ def main() -> None:
     with Clock() as load:
         lm = HFLM(**hf_kwargs("smollm2"), batch_size=args.batch_size, device="cpu")
     print(f"model loaded in {load.wall:.1f} s; {args.docs} documents, {args.reps} repetitions")
-    original = lm.generate_until
+    original = {"generate_until": lm.generate_until, "loglikelihood": lm.loglikelihood}
     tok = lm.tokenizer
 
     def ntokens(texts: list[str]) -> int:
         return sum(len(ids) for ids in tok(texts, add_special_tokens=False)["input_ids"])
 
     # --- the engine run, with each round timed and its outputs counted ---------------------------
-    rounds: list[list[tuple[str, dict]]] = []
+    # rounds[k]: the backend calls of round k (method, request arguments), recorded in the warm-up
+    rounds: list[list[tuple[str, list[tuple]]]] = []
     round_times: list[tuple[float, float, int]] = []
     outputs: list[list[str]] = []
     real_play_round: Callable[..., int] = runner.play_round
 
     def timed_round(lm_: Any, convs: Any, *a: Any, **k: Any) -> int:
         n_out = len(outputs)
+        if record_prompts:
+            rounds.append([])
         with Clock() as c:
             n = real_play_round(lm_, convs, *a, **k)
         if n:
             round_times.append((c.wall, c.cpu, sum(ntokens(o) for o in outputs[n_out:])))
+        elif record_prompts:
+            rounds.pop()
         return n
 
-    def recording(requests: list[Instance], *a: Any, **k: Any) -> list[str]:
-        out = original(requests, *a, **k)
-        if record_prompts:
-            rounds.append([r.args for r in requests])
-        outputs.append(out)
-        return out
+    def recording(method: str) -> Callable[..., list[Any]]:
+        def call(requests: list[Instance], *a: Any, **k: Any) -> list[Any]:
+            out = original[method](requests, *a, **k)
+            if record_prompts:
+                rounds[-1].append((method, [r.args for r in requests]))
+            if method == "generate_until":
+                outputs.append(out)
+            return out
+
+        return call
 
     def engine_run() -> tuple[Clock, list[tuple[float, float, int]]]:
         round_times.clear()
@@ -120,16 +130,21 @@ def main() -> None:
         return c, list(round_times)
 
     def plain_run() -> tuple[Clock, list[tuple[float, float, int]]]:
+        """The same backend calls, round by round: generate_until and the read-outs' loglikelihood."""
         per_round = []
         with Clock() as total:
-            for batch in rounds:
+            for calls in rounds:
+                n = 0
                 with Clock() as c:
-                    out = original([Instance("generate_until", {}, a, i) for i, a in enumerate(batch)])
-                per_round.append((c.wall, c.cpu, ntokens(out)))
+                    for method, batch in calls:
+                        out = original[method]([Instance(method, {}, a, i) for i, a in enumerate(batch)])
+                        n += ntokens(out) if method == "generate_until" else 0
+                per_round.append((c.wall, c.cpu, n))
         return total, per_round
 
     runner.play_round = timed_round  # type: ignore[assignment]
-    lm.generate_until = recording  # type: ignore[method-assign]
+    lm.generate_until = recording("generate_until")  # type: ignore[method-assign]
+    lm.loglikelihood = recording("loglikelihood")  # type: ignore[method-assign]
     record_prompts = True
     engine_run()  # warm-up; records every round's prompts
     record_prompts = False
