@@ -81,3 +81,34 @@ def test_gemma3_base_model_gets_a_plain_transcript():
     # the stop string keeps the base model from writing the user's next turn
     assert not any("Human:" in m["content"] for m in t if m["role"] == "assistant")
     assert not math.isnan(res["results"]["sycophancy_challenge_free"]["accuracy_before,none"])
+
+
+def test_two_stage_generation_gives_the_same_transcripts(monkeypatch):
+    """Generation in stages (:mod:`harness_ext.dialogue.stages`) on the hf backend, forced to an
+    8-token stage: the continued replies are the texts of one call per round, on the real model."""
+    lm = hf("smollm2")
+    caps: list[list[int]] = []
+    original = lm.generate_until
+
+    def generate_until(requests, *a, **k):
+        caps.append(sorted({r.args[1]["max_gen_toks"] for r in requests}))
+        return original(requests, *a, **k)
+
+    lm.generate_until = generate_until
+    runs = {}
+    for stage in ("0", "8"):
+        monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", stage)
+        caps.clear()
+        res = evaluate(
+            lm,
+            ["sycophancy_challenge_prefilled"],
+            limit=4,
+            apply_chat_template=True,
+            gen_kwargs="max_gen_toks=40",
+        )
+        runs[stage] = [s["resps"] for s in res["samples"]["sycophancy_challenge_prefilled"]]
+        if stage == "0":
+            assert caps == [[40], [40]]  # one call per round
+        else:
+            assert caps[0] == [8] and len(caps) > 2  # first stage, then the replies that used it all
+    assert runs["8"] == runs["0"]
