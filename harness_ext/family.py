@@ -167,8 +167,7 @@ class Family:
         ``provenance.params`` when present; older results: re-read from the recorded metadata.
         """
         meta = config.get("metadata") or {}
-        prov = meta.get("provenance") if isinstance(meta, Mapping) else None
-        recorded = prov.get("params") if isinstance(prov, Mapping) else None
+        recorded = _provenance(config).get("params")
         if isinstance(recorded, Mapping):
             names = {f.name for f in dataclasses.fields(self.params)}
             params = self.params(**{k: v for k, v in recorded.items() if k in names})
@@ -178,6 +177,11 @@ class Family:
 
     def task_metrics(self, task: str, config: Mapping[str, Any]) -> tuple[Metric, ...]:
         """The metrics of ``task`` as configured in a results file or submission."""
-        meta = config.get("metadata") or {}
-        prov = meta.get("provenance") if isinstance(meta, Mapping) else None
-        return tuple(self.metrics(task, self.params_of(config), dict(prov or {})))
+        return tuple(self.metrics(task, self.params_of(config), _provenance(config)))
+
+
+def _provenance(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``metadata.provenance`` of a task config ({} when absent)."""
+    meta = config.get("metadata") or {}
+    prov = meta.get("provenance") if isinstance(meta, Mapping) else None
+    return dict(prov) if isinstance(prov, Mapping) else {}

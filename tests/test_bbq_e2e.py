@@ -12,8 +12,9 @@ from lm_eval.tasks import TaskManager
 from harness_ext.data import bbq
 from harness_ext.data.bbq_generate import generate, write_jsonl
 from harness_ext.families.bbq.task import LETTERS, ChainOfThought, Negated, Question, Review, read_answer
-from harness_ext.metrics.bbq import metric, paired_change
-from tests.scripted import ScriptedLM
+from harness_ext.metrics.bbq import metric
+from harness_ext.metrics.core import paired_change
+from tests.scripted import ScriptedLM, keyed
 
 TASKS = [
     "bbq_selfcorrect_q",
@@ -192,14 +193,14 @@ def test_group_runs_negated_condition_and_cross_task_change(small):
     assert results["bbq_selfcorrect_q"]["bias_score_ambig,none"] == 0.0
     assert results["bbq_selfcorrect_q"]["accuracy_ambig,none"] == 1.0
     change = paired_change(
-        res["samples"]["bbq_selfcorrect_q"],
-        res["samples"]["bbq_selfcorrect_negated"],
+        keyed(res["samples"]["bbq_selfcorrect_q"]),
+        keyed(res["samples"]["bbq_selfcorrect_negated"]),
         metric("bias_score_ambig"),
     )
     assert change.change.value == 1.0 and change.n_paired == n and change.n_unpaired == 0
     review_vs_q = paired_change(
-        res["samples"]["bbq_selfcorrect_q"],
-        res["samples"]["bbq_selfcorrect_review"],
+        keyed(res["samples"]["bbq_selfcorrect_q"]),
+        keyed(res["samples"]["bbq_selfcorrect_review"]),
         metric("accuracy_ambig"),
         metric("accuracy_ambig", round=4),
     )

@@ -27,16 +27,11 @@ from typing import Any
 import numpy as np
 
 from harness_ext.metrics.core import (
-    CLUSTER_KEY,
-    DEFAULT_ITERS,
-    DEFAULT_SEED,
     Metric,
-    PairedChange,
     StatFn,
     Totals,
     safe_div,
 )
-from harness_ext.metrics.core import paired_change as core_paired_change
 
 Record = dict[str, Any]
 BASE_COLUMNS = (
@@ -227,41 +222,3 @@ def round_metrics(rounds: int) -> tuple[Metric, ...]:
         for n in ROUND_NAMES
     ]
     return (*per, *deltas)
-
-
-# --------------------------------------------------------------------- changes across conditions
-def _sample_key(sample: Mapping[str, Any]) -> str:
-    from harness_ext.runs import doc_key
-
-    return doc_key(sample.get("doc"), sample.get("doc_id"))
-
-
-def _record(sample: Mapping[str, Any], prefer: str) -> Record:
-    rec = sample.get(prefer)
-    if isinstance(rec, Mapping):
-        return dict(rec)
-    for v in sample.values():
-        if isinstance(v, Mapping) and CLUSTER_KEY in v:
-            return dict(v)
-    raise ValueError(
-        f"sample of doc {_sample_key(sample)!r}: no per-sample record (a dict with {CLUSTER_KEY!r})"
-    )
-
-
-def paired_change(
-    samples_a: Sequence[Mapping[str, Any]],
-    samples_b: Sequence[Mapping[str, Any]],
-    metric_a: Metric,
-    metric_b: Metric | None = None,
-    iters: int = DEFAULT_ITERS,
-    seed: int = DEFAULT_SEED,
-) -> PairedChange:
-    """:func:`harness_ext.metrics.core.paired_change` over two tasks' lm-eval logged samples.
-
-    ``samples_a``/``samples_b``: ``res["samples"][task]``; documents are paired by ``doc["id"]``
-    (else ``doc_id``), resampled by A's cluster (the template).
-    """
-    metric_b = metric_b or metric_a
-    keyed_a = {_sample_key(s): _record(s, metric_a.name) for s in samples_a}
-    keyed_b = {_sample_key(s): _record(s, metric_b.name) for s in samples_b}
-    return core_paired_change(keyed_a, keyed_b, metric_a, metric_b, iters=iters, seed=seed)
