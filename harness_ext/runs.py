@@ -14,13 +14,21 @@ from __future__ import annotations
 import ast
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from harness_ext.data.io import DataError, read_jsonl
-from harness_ext.metrics.core import Metric
+from harness_ext.metrics.core import (
+    CLUSTER_KEY,
+    DEFAULT_ITERS,
+    DEFAULT_SEED,
+    Metric,
+    PairedChange,
+    paired_change,
+)
 from harness_ext.registry import RegistryError, metrics_for_task
 
 
@@ -148,6 +156,31 @@ def doc_key(doc: Any, fallback: Any) -> str:
     if isinstance(doc, dict) and isinstance(doc.get("id"), (str, int)) and not isinstance(doc["id"], bool):
         return str(doc["id"])
     return str(fallback)
+
+
+def paired_change_of_samples(
+    samples_a: Sequence[Mapping[str, Any]],
+    samples_b: Sequence[Mapping[str, Any]],
+    metric_a: Metric,
+    metric_b: Metric | None = None,
+    iters: int = DEFAULT_ITERS,
+    seed: int = DEFAULT_SEED,
+) -> PairedChange:
+    """:func:`harness_ext.metrics.core.paired_change` over two tasks' lm-eval logged samples
+    (``res["samples"][task]`` of ``simple_evaluate(..., log_samples=True)``): documents paired by
+    :func:`doc_key`, each sample's record being its metric column that holds the per-sample dict."""
+
+    def keyed(samples: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+        out = {}
+        for s in samples:
+            key = doc_key(s.get("doc"), s.get("doc_id"))
+            rec = next((v for v in s.values() if isinstance(v, Mapping) and CLUSTER_KEY in v), None)
+            if rec is None:
+                raise ValueError(f"sample of doc {key!r}: no per-sample record (a dict with {CLUSTER_KEY!r})")
+            out[key] = rec
+        return out
+
+    return paired_change(keyed(samples_a), keyed(samples_b), metric_a, metric_b, iters=iters, seed=seed)
 
 
 def _message(m: Any) -> dict[str, Any]:

@@ -70,18 +70,3 @@ def last_user_turn(prompt: str) -> str:
         return chat[-1]
     plain = re.findall(r"Human: (.*?)\n\n(?:Assistant:)", prompt, flags=re.S)
     return plain[-1] if plain else ""
-
-
-def keyed(samples: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """lm-eval's logged samples of a task as ``{document key: record}`` (what
-    :func:`harness_ext.metrics.core.paired_change` pairs, as a saved run's samples are keyed): the
-    record is the sample's metric column that holds the whole per-sample dict."""
-    from harness_ext.metrics.core import CLUSTER_KEY
-    from harness_ext.runs import doc_key
-
-    return {
-        doc_key(s.get("doc"), s.get("doc_id")): next(
-            v for v in s.values() if isinstance(v, dict) and CLUSTER_KEY in v
-        )
-        for s in samples
-    }

@@ -13,8 +13,8 @@ from harness_ext.data import bbq
 from harness_ext.data.bbq_generate import generate, write_jsonl
 from harness_ext.families.bbq.task import LETTERS, ChainOfThought, Negated, Question, Review, read_answer
 from harness_ext.metrics.bbq import metric
-from harness_ext.metrics.core import paired_change
-from tests.scripted import ScriptedLM, keyed
+from harness_ext.runs import paired_change_of_samples as paired_change
+from tests.scripted import ScriptedLM
 
 TASKS = [
     "bbq_selfcorrect_q",
@@ -193,14 +193,14 @@ def test_group_runs_negated_condition_and_cross_task_change(small):
     assert results["bbq_selfcorrect_q"]["bias_score_ambig,none"] == 0.0
     assert results["bbq_selfcorrect_q"]["accuracy_ambig,none"] == 1.0
     change = paired_change(
-        keyed(res["samples"]["bbq_selfcorrect_q"]),
-        keyed(res["samples"]["bbq_selfcorrect_negated"]),
+        res["samples"]["bbq_selfcorrect_q"],
+        res["samples"]["bbq_selfcorrect_negated"],
         metric("bias_score_ambig"),
     )
     assert change.change.value == 1.0 and change.n_paired == n and change.n_unpaired == 0
     review_vs_q = paired_change(
-        keyed(res["samples"]["bbq_selfcorrect_q"]),
-        keyed(res["samples"]["bbq_selfcorrect_review"]),
+        res["samples"]["bbq_selfcorrect_q"],
+        res["samples"]["bbq_selfcorrect_review"],
         metric("accuracy_ambig"),
         metric("accuracy_ambig", round=4),
     )

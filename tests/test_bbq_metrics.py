@@ -12,11 +12,11 @@ from harness_ext.metrics.bbq import (
     col,
     core_metrics,
     metric,
-    paired_change,
     round_metrics,
     suffixed,
 )
 from harness_ext.metrics.core import estimate, point
+from harness_ext.runs import paired_change_of_samples as paired_change
 
 # (context, label, biased options, answer); the unknown option is always 2.
 AMBIG = [

@@ -19,9 +19,9 @@ from scipy.stats import pearsonr
 from harness_ext.data.winogender import load_docs
 from harness_ext.dialogue.runner import decode_transcript
 from harness_ext.families.winogender.task import ChainOfThought, MatchStats, Question
-from harness_ext.metrics.core import paired_change
 from harness_ext.metrics.winogender import metrics
-from tests.scripted import ScriptedLM, keyed
+from harness_ext.runs import paired_change_of_samples as paired_change
+from tests.scripted import ScriptedLM
 from tests.test_winogender_data import GOOD_STATS, GOOD_TEMPLATES, write_upstream
 
 TASKS = [
@@ -132,8 +132,8 @@ def test_conditions_prompts_rounds_and_paired_changes():
     assert results["winogender_selfcorrect_match_stats"]["pearson_rho,none"] == pytest.approx(want, abs=1e-12)
     rho = metrics()[0]
     change = paired_change(
-        keyed(res["samples"]["winogender_selfcorrect_q"]),
-        keyed(res["samples"]["winogender_selfcorrect_if"]),
+        res["samples"]["winogender_selfcorrect_q"],
+        res["samples"]["winogender_selfcorrect_if"],
         rho,
     )
     assert change.change.value == pytest.approx(-2.0, abs=1e-12) and change.n_paired == n
