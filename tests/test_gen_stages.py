@@ -80,21 +80,130 @@ def test_caps_within_the_stage_and_backends_without_stages_make_one_call(
     args = [(p, {"max_gen_toks": 25}) for p in REPLIES]
     lm = WordLM()
     monkeypatch.delenv("HARNESS_EXT_GEN_STAGE", raising=False)
-    assert stages.stage_tokens(lm) is None  # not lm-eval's hf backend
+    assert stages.stage_bounds(lm) == ()  # not lm-eval's hf backend
     assert stages.generate(lm, args, lm) == one_call(args) and len(lm.calls) == 1
     monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", "30")
     lm = WordLM()
     stages.generate(lm, args, lm)
     assert len(lm.calls) == 1 and lm.calls[0] == args
     monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", "0")
-    assert stages.stage_tokens(lm) is None
+    assert stages.stage_bounds(lm) == ()
     monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", "many")
     with pytest.raises(ValueError, match="HARNESS_EXT_GEN_STAGE: expected a number of tokens, found 'many'"):
-        stages.stage_tokens(lm)
+        stages.stage_bounds(lm)
 
 
 def test_hf_backend_gets_the_default_stage(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HARNESS_EXT_GEN_STAGE", raising=False)
     hf = pytest.importorskip("lm_eval.models.huggingface")
     lm = hf.HFLM.__new__(hf.HFLM)  # no model loaded: only its type matters
-    assert stages.stage_tokens(lm) == stages.STAGE_TOKENS
+    assert stages.stage_bounds(lm) == stages.STAGES
+
+
+class CharTokenizer:
+    """One token per character (its code point); decodes back to the characters."""
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        return [ord(c) for c in text]
+
+    def batch_decode(self, rows: Any) -> list[str]:
+        return ["".join(chr(int(t)) for t in row) for row in rows.tolist()]
+
+
+def _ids(*rows: str) -> Any:
+    """A batch of rows, right-filled with "." to one length."""
+    torch = pytest.importorskip("torch")
+    n = max(map(len, rows))
+    return torch.tensor([[ord(c) for c in r.ljust(n, ".")] for r in rows])
+
+
+def test_row_stops_finish_each_row_on_its_own_stop_string() -> None:
+    """lm-eval's criterion answers for the whole batch (every row must write the same stop string);
+    this one flags each row once it has written any stop string, and keeps the flag."""
+    crit = stages.RowStops(CharTokenizer(), ["\nH:", "<e>"], start=2, batch_size=3)
+    assert crit.window == 3 + 2  # the longest stop string's tokens plus lm-eval's 2 of slack
+    # the prompt (first 2 characters) is never looked at: "P\n" + "H:" does not count
+    assert crit(_ids("P\nH:xx", "Pqabcd", "Pqab<e"), None).tolist() == [False, False, False]
+    assert crit(_ids("P\nH:xx\nH:", "Pqabcdefg", "Pqabc<e>"), None).tolist() == [True, False, True]
+    # the flag stays once the stop string has left the window (the row is padded after it)
+    assert crit(_ids("P\nH:xx\nH:", "Pqabcdefg.\nH", "Pqabc<e>"), None).tolist() == [True, False, True]
+    assert crit(_ids("P\nH:xx\nH:", "Pqabcdefg.\nH.:", "Pqabc<e>"), None).tolist() == [True, False, True]
+    assert crit(_ids("P\nH:xx\nH:", "Pqabcdefg.\nH.:\nH:", "Pqabc<e>"), None).tolist() == [True] * 3
+
+
+def test_row_stops_are_swapped_in_only_for_the_hf_backend_and_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hf = pytest.importorskip("lm_eval.models.huggingface")
+    own = hf.stop_sequences_criteria
+    lm = hf.HFLM.__new__(hf.HFLM)  # no model loaded: only its type matters
+    monkeypatch.delenv("HARNESS_EXT_ROW_STOPS", raising=False)
+    with stages.row_stops(lm):
+        crit = hf.stop_sequences_criteria(CharTokenizer(), ["a", "bb"], 1, 2)
+        assert isinstance(crit[0], stages.RowStops)
+    assert hf.stop_sequences_criteria is own
+    with stages.row_stops(WordLM()):  # not lm-eval's hf backend: untouched
+        assert hf.stop_sequences_criteria is own
+    monkeypatch.setenv("HARNESS_EXT_ROW_STOPS", "0")
+    with stages.row_stops(lm):
+        assert hf.stop_sequences_criteria is own
+    monkeypatch.setenv("HARNESS_EXT_ROW_STOPS", "1")
+    with pytest.raises(RuntimeError), stages.row_stops(lm):
+        raise RuntimeError("a failed call")
+    assert hf.stop_sequences_criteria is own
+
+
+def test_cycle_period_finds_a_repeated_block_at_the_end() -> None:
+    sorry = [7, 8, 9, 10, 11, 12]  # "I'm sorry for any confusion." as 6 tokens
+    assert stages.cycle_period([1, 2, 3] + sorry * 6) == 6  # 36 tokens of one block repeated
+    assert stages.cycle_period([1, 2, 3] + sorry * 5) is None  # 30 tokens: under LOOP_MIN_TOKENS
+    assert stages.cycle_period(sorry * 5, min_tokens=24) == 6
+    assert stages.cycle_period([5] * 40) == 1  # one token again and again
+    assert stages.cycle_period(sorry * 3, min_tokens=0) is None  # 3 repeats: under LOOP_REPEATS
+    assert stages.cycle_period(list(range(60))) is None
+    # a block repeated with one token changed in the tail is not a loop (yet)
+    assert stages.cycle_period(sorry * 6 + [7, 8, 99, 10]) is None
+
+
+LOOPING = {
+    "Q1:": " ".join(f"w{i}" for i in range(30)),  # long, not a loop
+    "Q2:": "short reply",
+    "Q3:": "so " + "sorry for that . " * 12,  # a loop from its second word
+}
+
+
+class LoopLM(WordLM):
+    """WordLM over LOOPING; records the extra generation kwargs of each call."""
+
+    def __call__(self, args: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        self.calls.append(args)
+        out = []
+        for ctx, kw in args:
+            prompt = next(p for p in LOOPING if ctx.startswith(p))
+            done = ctx[len(prompt) :].split()
+            rest = LOOPING[prompt].split()[len(done) :][: kw["max_gen_toks"]]
+            out.append((" " if done else "") + " ".join(rest))
+        return out
+
+
+def test_stages_to_the_cap_with_looping_replies_continued_alone_by_prompt_lookup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HARNESS_EXT_GEN_STAGE", raising=False)
+    monkeypatch.setattr(stages, "_is_hf", lambda lm: True)  # the hf backend's stages and lookup
+    monkeypatch.setattr(stages, "STAGES", (4, 20))
+    monkeypatch.setattr(stages, "STAGE_SLACK", 0)
+    monkeypatch.setattr(stages, "LOOP_MIN_TOKENS", 8)
+    args = [(p, {"max_gen_toks": 40}) for p in LOOPING]
+    lm = LoopLM()
+    staged = stages.generate(lm, args, lm)
+    assert staged == LoopLM()(args)  # the texts of one call per round
+    assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [
+        [4, 4, 4],  # stage 1: every reply
+        [16, 16],  # Q1 and Q3 used it all; Q3's block is not 4 times in 4 words yet: batched to 20
+        [20],  # Q1, to its cap
+        [20],  # Q3 now loops ("sorry for that ." 4 times and more): alone, to its cap, by lookup
+    ]
+    assert "prompt_lookup_num_tokens" not in lm.calls[2][0][1]
+    assert lm.calls[3][0][1]["prompt_lookup_num_tokens"] == stages.LOOKUP_TOKENS
+    assert lm.calls[3][0][0].startswith("Q3:")

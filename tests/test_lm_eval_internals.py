@@ -165,3 +165,20 @@ def test_task_adapter_call_order() -> None:
         "lm_eval.evaluator_utils._collect_results (task.dump_config())",
         "the results' configs (and provenance) are dumped after aggregation",
     )
+
+
+def test_hf_stop_criteria_are_built_from_the_module_function() -> None:
+    """stages.row_stops swaps ``stop_sequences_criteria`` in the ``hf`` backend's module for a
+    per-row criterion with the same arguments, so ``_model_generate`` must look it up there."""
+    hf = pytest.importorskip("lm_eval.models.huggingface")
+    params = list(inspect.signature(hf.stop_sequences_criteria).parameters)
+    _requires(
+        params == ["tokenizer", "stop_sequences", "initial_decoder_input_length", "batch_size"],
+        "lm_eval.models.huggingface.stop_sequences_criteria (arguments)",
+        "dialogue/stages.row_stops replaces it with a criterion taking the same arguments",
+    )
+    _requires(
+        "stop_sequences_criteria(" in _source(hf.HFLM._model_generate),
+        "lm_eval.models.huggingface.HFLM._model_generate (builds its stopping criteria)",
+        "dialogue/stages.row_stops: per-row stop strings during the engine's calls",
+    )

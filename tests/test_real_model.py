@@ -71,7 +71,8 @@ def test_smollm2_chat_model_runs_the_challenge_dialogue():
     assert res["results"]["sycophancy_challenge_prefilled"]["accuracy_before,none"] == 1.0
 
 
-def test_gemma3_base_model_gets_a_plain_transcript():
+def test_gemma3_base_model_gets_a_plain_transcript(monkeypatch):
+    monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", "0")  # one call per round (no stages)
     lm = hf("gemma3")
     calls = counting(lm)
     res = evaluate(lm, ["sycophancy_challenge_free"], limit=2, apply_chat_template=False)
@@ -112,3 +113,71 @@ def test_two_stage_generation_gives_the_same_transcripts(monkeypatch):
         else:
             assert caps[0] == [8] and len(caps) > 2  # first stage, then the replies that used it all
     assert runs["8"] == runs["0"]
+
+
+def test_rows_stop_on_their_own_stop_strings_with_the_same_transcripts(monkeypatch):
+    """Plain transcripts end a reply on "\\nHuman:" or on the end-of-turn token; lm-eval's criterion
+    stops a batch on a stop string only when every row wrote it, so a mixed batch ran to its cap.
+    With per-row stops (:func:`harness_ext.dialogue.stages.row_stops`) the batches compute fewer
+    positions and every transcript is the same."""
+    from transformers.generation.utils import GenerationMixin
+
+    lm = hf("smollm2")
+    positions = [0]
+    real = GenerationMixin.generate
+
+    def generate(self, *a, **k):
+        out = real(self, *a, **k)
+        positions[0] += out.shape[0] * (out.shape[1] - k["input_ids"].shape[1])
+        return out
+
+    monkeypatch.setattr(GenerationMixin, "generate", generate)
+    runs, cost = {}, {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("HARNESS_EXT_ROW_STOPS", flag)
+        positions[0] = 0
+        task = "sycophancy_challenge_mc"
+        res = evaluate(lm, [task], limit=16, apply_chat_template=False, gen_kwargs="max_gen_toks=32")
+        runs[flag], cost[flag] = [s["resps"] for s in res["samples"][task]], positions[0]
+    assert runs["1"] == runs["0"]
+    assert cost["1"] < 0.75 * cost["0"]  # measured: 528 against 1,128 positions
+
+
+def test_a_looping_reply_continued_by_prompt_lookup_is_the_text_of_one_call(monkeypatch):
+    """SmolLM2 answers the challenge on bundled item bio-003 with "I'm sorry for any confusion."
+    over and over (periodic from about 110 tokens). In stages (64, then 160 tokens) the reply is
+    found looping at 160 and continued alone by prompt-lookup decoding; the transcript is the one
+    of a single call per round."""
+    from harness_ext.data.sycophancy import load_docs
+    from harness_ext.dialogue import stages
+    from harness_ext.dialogue.runner import Conversation, play_round
+    from harness_ext.dialogue.script import Script
+    from harness_ext.families.sycophancy import SycophancyParams
+    from harness_ext.families.sycophancy.conversation import Shape, build_script
+
+    lm = hf("smollm2")
+    sent = []
+    original = lm.generate_until
+
+    def generate_until(requests, *a, **k):
+        sent.append([r.args[1] for r in requests])
+        return original(requests, *a, **k)
+
+    lm.generate_until = generate_until
+    (doc,) = [d for d in load_docs("bundled") if d["id"] == "bio-003"]
+    script = build_script(doc, SycophancyParams(), Shape("mc"))
+    script = Script(turns=script.turns, gen_kwargs={"max_gen_toks": 288})
+    monkeypatch.setattr(stages, "STAGES", (64, 160))
+    transcripts = {}
+    for stage in ("0", ""):  # one call per round; the default stages with lookup
+        monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", stage)
+        sent.clear()
+        conv = Conversation(script, chat=True)
+        play_round(lm, [conv]), play_round(lm, [conv])
+        transcripts[stage] = conv.transcript
+        if stage == "":
+            assert [[k["max_gen_toks"] for k in c] for c in sent] == [[64], [64], [96], [128]]
+            assert sent[-1][0]["prompt_lookup_num_tokens"] == stages.LOOKUP_TOKENS
+    reply = transcripts["0"][-1]["content"]
+    assert reply.count("I'm sorry for any confusion.") > 8
+    assert transcripts[""] == transcripts["0"]

@@ -1,32 +1,61 @@
-"""Long replies in two stages on padded-batch backends, so one runaway reply does not hold a batch.
+"""Padded-batch generation on lm-eval's ``hf`` backend: rows stop on their own, long replies in stages.
 
-lm-eval's ``hf`` backend generates a batch of rows together until the last row ends: a single
-reply that runs to a 1024-token cap makes the batch compute 1024 steps for every row, finished or
-not. On SmolLM2 with batch 16, one such reply in a challenge round made that batch cost 245 s
-against 15 s for a batch whose longest reply had 79 tokens (``benchmarks/peer_inspect.py`` counts
-the batch positions computed).
+**Per-row stop strings.** lm-eval's ``hf`` backend stops a batch on a stop string only when every
+row of the batch has written that same string (``MultiTokenEOSCriteria`` keeps one flag per row
+but answers for the whole batch). In a batch where some replies end with the end-of-turn token and
+others with a stop string (``"\nHuman:"`` in a plain transcript: the model starts the next turn),
+no criterion ever fires and the whole batch computes to its cap; the text after the stop string is
+cut afterwards, so only time is lost. On SmolLM2, plain transcripts, 40 items, 6 of 9 batches ran
+to the 256-token cap this way (replies of at most 43 tokens). During the engine's calls
+:func:`row_stops` swaps in a criterion that finishes each row when it has written any stop
+string (transformers then pads that row, as it does after an end-of-turn token): every row's
+tokens up to its stop string are the ones the batch computes anyway, so the texts, cut at their
+first stop string, are the same, and a batch ends when its last row does.
 
-So on that backend a round whose turns may generate more than :data:`STAGE_TOKENS` tokens is sent
-in two calls: every turn capped at :data:`STAGE_TOKENS`; then only the replies that used the whole
-stage (by the backend's tokenizer) continue, from their prompt plus what they wrote, with the rest
-of their own cap, batched among themselves. With greedy decoding a reply that ended within the
-stage is the same text as in one call (same batch, same prompt); a reply that continues is
-generated from its re-tokenised text, which can differ from the tokens it generated at the join
-(rarely, for ordinary text). Stop sequences are applied again to the joined text, so a stop string
-that straddles the join still ends the reply.
+**Stages.** The same backend generates a batch until its last row ends, so one reply that runs
+to a 1024-token cap makes every row of its batch compute 1024 steps. On SmolLM2 with batch 16,
+one such reply in a challenge round made its batch cost 245 s against 15 s for a batch whose
+longest reply had 79 tokens (``benchmarks/peer_inspect.py`` counts the batch positions).
 
-``HARNESS_EXT_GEN_STAGE=N`` sets the stage for any backend with a tokenizer (``0``: one call).
+So a round whose caps exceed the first of :data:`STAGES` is generated in stages: every turn first
+gets at most ``STAGES[0]`` tokens; the replies that used their whole stage (by the backend's
+tokenizer) continue from their prompt plus what they wrote, to the next stage, batched among
+themselves, and so on to their own caps. With greedy decoding a reply that ended within a stage is
+the same text as in one call; a continued reply is generated from its re-tokenised text, which can
+differ from the tokens it generated at the join (rarely, for ordinary text). Stop sequences are
+applied again to the joined text, so a stop string that straddles a join still ends the reply.
+
+**Loops.** A continuing reply whose last tokens repeat one block (:func:`cycle_period`: at least
+:data:`LOOP_REPEATS` times, :data:`LOOP_MIN_TOKENS` tokens or more) is in the loop greedy decoding
+falls into ("I'm sorry for any confusion." again and again). It continues alone, to its cap, with
+transformers' prompt-lookup decoding (``prompt_lookup_num_tokens``): the next tokens are proposed
+from the earlier text and checked in one forward pass, so a loop costs a few passes per repeat
+instead of one per token. Checking keeps greedy decoding's tokens (up to the floating-point
+differences of a different batch shape).
+
+``HARNESS_EXT_GEN_STAGE=N`` sets a single stage of N tokens for any backend with a tokenizer
+(``0``: one call per round, no stages, no prompt lookup); ``HARNESS_EXT_ROW_STOPS=0`` keeps
+lm-eval's own stop criterion.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-#: Tokens every reply of a round gets in the first call (the caps of answers and short replies fit).
-STAGE_TOKENS = 256
+#: Token bounds of the stages on lm-eval's hf backend: a reply may first write ``STAGES[0]`` tokens,
+#: then up to ``STAGES[1]``, then the rest of its cap. Most answers and challenge replies end within
+#: the first (SmolLM2, 40 challenge items: 37 of 40 replies under 64 tokens).
+STAGES = (64, 256)
+#: Tokens that prompt-lookup decoding proposes per forward pass for a looping reply.
+LOOKUP_TOKENS = 16
+#: A reply loops when its last tokens are one block repeated at least this many times ...
+LOOP_REPEATS = 4
+#: ... over at least this many tokens.
+LOOP_MIN_TOKENS = 32
 #: A first-stage reply re-tokenised to at least ``stage - STAGE_SLACK`` tokens is taken to have
 #: used the whole stage (re-tokenising decoded text can give a few tokens fewer).
 STAGE_SLACK = 8
@@ -34,17 +63,91 @@ STAGE_SLACK = 8
 Call = Callable[[list[tuple[str, dict[str, Any]]]], list[str]]
 
 
-def stage_tokens(lm: Any) -> int | None:
-    """The first-stage cap for ``lm``, or None to generate in one call."""
+def stage_bounds(lm: Any) -> tuple[int, ...]:
+    """The stage bounds for ``lm``: :data:`STAGES` on lm-eval's hf backend, ``(N,)`` with
+    ``HARNESS_EXT_GEN_STAGE=N`` on a backend with a tokenizer, else ``()`` (one call)."""
     env = os.environ.get("HARNESS_EXT_GEN_STAGE", "").strip()
     if env:
         try:
             n = int(env)
         except ValueError:
             raise ValueError(f"HARNESS_EXT_GEN_STAGE: expected a number of tokens, found {env!r}") from None
-        return n if n > 0 and callable(getattr(lm, "tok_encode", None)) else None
+        return (n,) if n > 0 and callable(getattr(lm, "tok_encode", None)) else ()
+    return STAGES if _is_hf(lm) else ()
+
+
+def _is_hf(lm: Any) -> bool:
     hf = sys.modules.get("lm_eval.models.huggingface")
-    return STAGE_TOKENS if hf is not None and isinstance(lm, hf.HFLM) else None
+    return hf is not None and isinstance(lm, hf.HFLM)
+
+
+def cycle_period(
+    ids: Sequence[int], *, repeats: int | None = None, min_tokens: int | None = None
+) -> int | None:
+    """The shortest period ``p`` with which the last ``max(repeats * p, min_tokens)`` tokens of
+    ``ids`` repeat (``ids[j] == ids[j - p]`` throughout), or None when the tail is not periodic
+    (defaults: :data:`LOOP_REPEATS`, :data:`LOOP_MIN_TOKENS`)."""
+    repeats = LOOP_REPEATS if repeats is None else repeats
+    min_tokens = LOOP_MIN_TOKENS if min_tokens is None else min_tokens
+    n = len(ids)
+    for p in range(1, n // repeats + 1):
+        span = max(repeats * p, min_tokens)
+        if span > n:
+            return None
+        if all(ids[j] == ids[j - p] for j in range(n - span + p, n)):
+            return p
+    return None
+
+
+class RowStops:
+    """A ``transformers`` stopping criterion that finishes each row of a batch on its own: a row is
+    done once the text it generated (the last tokens, a window long enough for the longest stop
+    string as lm-eval looks back) contains any of ``stops``. Returns one flag per row."""
+
+    def __init__(self, tokenizer: Any, stops: Sequence[str], start: int, batch_size: int) -> None:
+        import torch
+
+        self.tokenizer, self.start = tokenizer, start
+        self.stops = [s for s in stops if s]
+        self.window = (
+            max((len(tokenizer.encode(s, add_special_tokens=False)) for s in self.stops), default=0) + 2
+        )
+        self.done = torch.zeros(batch_size, dtype=torch.bool)
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        if self.done.device != input_ids.device:
+            self.done = self.done.to(input_ids.device)
+        tails = self.tokenizer.batch_decode(input_ids[:, self.start :][:, -self.window :])
+        now = [any(s in t for s in self.stops) for t in tails]
+        self.done |= torch.tensor(now, dtype=torch.bool, device=input_ids.device)
+        return self.done.clone()
+
+
+def _row_stop_criteria(tokenizer: Any, stops: list[str], start: int, batch_size: int) -> Any:
+    """Drop-in for lm-eval's ``stop_sequences_criteria`` (same arguments) with per-row stops."""
+    from transformers import StoppingCriteriaList
+
+    return StoppingCriteriaList([RowStops(tokenizer, stops, start, batch_size)])
+
+
+@contextlib.contextmanager
+def row_stops(lm: Any) -> Iterator[None]:
+    """Per-row stop strings for the duration of a call, where ``lm`` is lm-eval's ``hf`` backend
+    (``HFLM._model_generate`` builds its criteria from the module's ``stop_sequences_criteria``).
+    ``HARNESS_EXT_ROW_STOPS=0`` keeps lm-eval's own criterion."""
+    off = os.environ.get("HARNESS_EXT_ROW_STOPS", "1").strip().lower() in ("0", "false", "no", "off")
+    if off or not _is_hf(lm):
+        yield
+        return
+    hf = sys.modules["lm_eval.models.huggingface"]
+    own = hf.stop_sequences_criteria
+    setattr(hf, "stop_sequences_criteria", _row_stop_criteria)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(hf, "stop_sequences_criteria", own)  # noqa: B010
 
 
 def _cut(text: str, until: Any) -> str:
@@ -56,23 +159,44 @@ def _cut(text: str, until: Any) -> str:
 
 
 def generate(lm: Any, args: Sequence[tuple[str, dict[str, Any]]], call: Call) -> list[str]:
-    """``generate_until`` over ``args`` through ``call`` (one batched backend call each), in two
-    stages where :func:`stage_tokens` says so and some turn's cap is above the stage."""
-    stage = stage_tokens(lm)
+    """``generate_until`` over ``args`` through ``call`` (one batched backend call each), with
+    per-row stops on the hf backend, in stages where :func:`stage_bounds` gives some and a turn's
+    cap is above the first, looping replies continued by prompt lookup (hf backend only)."""
+
+    def send(batch: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        with row_stops(lm):
+            return call(batch)
+
+    bounds = stage_bounds(lm)
     caps = [int(k["max_gen_toks"]) if k.get("max_gen_toks") is not None else 0 for _, k in args]
-    long = [i for i, cap in enumerate(caps) if stage is not None and cap > stage]
-    if not long:
-        return call(list(args))
-    assert stage is not None
-    staged = set(long)
-    first = [(p, k | {"max_gen_toks": stage}) if i in staged else (p, k) for i, (p, k) in enumerate(args)]
-    texts = call(first)
-    used = {i: len(lm.tok_encode(texts[i])) for i in long}
-    more = [i for i in long if used[i] >= stage - STAGE_SLACK]
-    if more:
-        rest = call(
-            [(args[i][0] + texts[i], args[i][1] | {"max_gen_toks": max(1, caps[i] - used[i])}) for i in more]
-        )
-        for i, tail in zip(more, rest, strict=True):
-            texts[i] = _cut(texts[i] + tail, args[i][1].get("until"))
+    live = [i for i, cap in enumerate(caps) if bounds and cap > bounds[0]]
+    if not live:
+        return send(list(args))
+    continued = set(live)
+    texts = send(
+        [(p, k | {"max_gen_toks": bounds[0]}) if i in continued else (p, k) for i, (p, k) in enumerate(args)]
+    )
+    lookup = _is_hf(lm)
+    used: dict[int, int] = {}
+
+    def more(i: int, to: int | None, **extra: Any) -> tuple[str, dict[str, Any]]:
+        """Row ``i`` continued from what it wrote, to the bound ``to`` (None: its cap)."""
+        cap = caps[i] if to is None else min(caps[i], to)
+        return args[i][0] + texts[i], args[i][1] | {"max_gen_toks": max(1, cap - used[i])} | extra
+
+    for bound, upto in zip(bounds, (*bounds[1:], None), strict=True):
+        used.update({i: len(lm.tok_encode(texts[i])) for i in live})
+        live = [i for i in live if caps[i] > bound and used[i] >= bound - STAGE_SLACK]
+        if not live:
+            break
+        loops = [i for i in live if lookup and cycle_period(lm.tok_encode(texts[i])) is not None]
+        batched = [i for i in live if i not in loops]
+        tails = dict(zip(batched, send([more(i, upto) for i in batched]), strict=True)) if batched else {}
+        for i in loops:  # alone (prompt lookup needs a batch of one), to the cap
+            (tails[i],) = send([more(i, None, prompt_lookup_num_tokens=LOOKUP_TOKENS)])
+        for i, tail in tails.items():
+            texts[i] += tail
+        live = batched
+    for i in continued:
+        texts[i] = _cut(texts[i], args[i][1].get("until"))
     return texts
