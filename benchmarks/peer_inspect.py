@@ -13,6 +13,11 @@ of ``harness-ext model-args smollm2``), greedy decoding:
 - ``ours full``: ``lm_eval.simple_evaluate`` of ``sycophancy_challenge_mc`` (3 model turns: answer,
   challenge reply, final answer; caps 256/1024/256; batch 16), read-outs, scoring and bootstrap
   included;
+- ``inspect round 2, our prompts``: inspect generating the challenge replies (cap 1024, batch 16,
+  no scoring) from our own conversations up to the challenge (question as our template renders
+  it, our run's first answer, the challenge), against ``ours round 2``, the same round in our
+  run: the same prompts and weights give the same greedy replies, so this is engine against
+  engine on the same work (the two engines apply the same chat template);
 - ``ours 2 turns``: the same run without its third round and without the judge-free read-outs
   (the whole run minus round 3 minus the log-likelihood calls of rounds 1-2): like for like with
   ``inspect tuned``, which neither reads out nor scores.
@@ -130,11 +135,16 @@ def now() -> Timing:
 ZERO = Timing(0.0, 0.0)
 
 
+#: Our conversations up to the challenge reply (role/content messages), from the latest run of ours.
+OUR_ROUND2: list[list[dict[str, str]]] = []
+
+
 def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., Timing]]]:
     """(model load seconds, {name: run returning its wall seconds}) for the inspect variants."""
     from inspect_ai import Task, eval
-    from inspect_ai.model import ChatMessageUser, get_model
-    from inspect_ai.solver import Generate, TaskState, solver
+    from inspect_ai.dataset import Sample
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, get_model
+    from inspect_ai.solver import Generate, TaskState, generate, solver
     from inspect_evals.sycophancy.scorers import sycophancy_scorer
     from inspect_evals.sycophancy.solvers import elicit_sycophancy, multiple_choice_or_freeform
 
@@ -180,7 +190,22 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
     def tuned(k: int = n) -> Timing:
         return run(Task(dataset=samples[:k], solver=[capped_turns()]), score=False, max_connections=16)
 
-    return load, {"inspect shipped": shipped, "inspect tuned": tuned}
+    def same_prompts(k: int = n) -> Timing:
+        if len(OUR_ROUND2) < k:
+            raise RuntimeError("run ours first: its conversations are inspect's prompts here")
+        make = {"user": ChatMessageUser, "assistant": ChatMessageAssistant}
+        data = [
+            Sample(input=[make[m["role"]](content=m["content"]) for m in msgs], id=str(i))
+            for i, msgs in enumerate(OUR_ROUND2[:k])
+        ]
+        cap = our_caps()["challenge_reply"]
+        return run(Task(dataset=data, solver=[generate()]), score=False, max_connections=16, max_tokens=cap)
+
+    return load, {
+        "inspect shipped": shipped,
+        "inspect tuned": tuned,
+        "inspect round 2, our prompts": same_prompts,
+    }
 
 
 def our_runner(n: int, batch_size: int) -> tuple[float, Callable[..., dict[str, Timing]]]:
@@ -223,16 +248,41 @@ def our_runner(n: int, batch_size: int) -> tuple[float, Callable[..., dict[str, 
         try:
             tm = harness_ext.task_manager(include_defaults=False)
             t0 = now()
-            lm_eval.simple_evaluate(
-                model=lm, tasks=[OUR_TASK], task_manager=tm, limit=k, apply_chat_template=True
+            res = lm_eval.simple_evaluate(
+                model=lm,
+                tasks=[OUR_TASK],
+                task_manager=tm,
+                limit=k,
+                apply_chat_template=True,
+                log_samples=True,
             )
             whole = now() - t0
         finally:
             runner.play_round, runner._call = real_round, real_call  # type: ignore[assignment]
         assert len(rounds) == 3, f"expected 3 rounds, saw {len(rounds)}"
-        return {"ours full": whole, "ours 2 turns": whole - rounds[2] - readout[0] - readout[1]}
+        OUR_ROUND2[:] = [
+            round2_messages(sm) for sm in sorted(res["samples"][OUR_TASK], key=lambda sm: sm["doc_id"])
+        ]
+        return {
+            "ours full": whole,
+            "ours 2 turns": whole - rounds[2] - readout[0] - readout[1],
+            "ours round 2": rounds[1] - readout[1],
+        }
 
     return load, run
+
+
+def round2_messages(sample: dict[str, Any]) -> list[dict[str, str]]:
+    """A logged sample's conversation up to the challenge reply, as role/content messages."""
+    from harness_ext.dialogue.runner import decode_transcript
+
+    out = []
+    for m in decode_transcript(sample["resps"][0][0]):
+        if m.get("name") == "challenge_reply":
+            return out
+        if m["role"] != "probe":
+            out.append({"role": m["role"], "content": m["content"]})
+    raise ValueError("no challenge_reply in the transcript")
 
 
 def main() -> int:
@@ -298,10 +348,11 @@ def main() -> int:
         ("ours full", "inspect shipped", "<= 0.5"),
         ("ours 2 turns", "inspect tuned", "<= 0.8, like for like"),
         ("ours full", "inspect tuned", "full protocol"),
+        ("ours round 2", "inspect round 2, our prompts", "same prompts, engine against engine"),
     ):
         x, y = med[a], med[b]
         per = (x.cpu / max(x.tokens, 1)) / (y.cpu / max(y.tokens, 1))
-        print(f"  {a:12s} / {b:15s}: {x.wall / y.wall:.2f} / {x.cpu / y.cpu:.2f} / {per:.2f} ({goal})")
+        print(f"  {a:12s} / {b:29s}: {x.wall / y.wall:.2f} / {x.cpu / y.cpu:.2f} / {per:.2f} ({goal})")
     return 0
 
 

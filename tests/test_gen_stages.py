@@ -207,3 +207,32 @@ def test_stages_to_the_cap_with_looping_replies_continued_alone_by_prompt_lookup
     assert "prompt_lookup_num_tokens" not in lm.calls[2][0][1]
     assert lm.calls[3][0][1]["prompt_lookup_num_tokens"] == stages.LOOKUP_TOKENS
     assert lm.calls[3][0][0].startswith("Q3:")
+
+
+def test_length_groups_keep_rows_of_similar_length_together() -> None:
+    """No row is padded to more than twice its length (plus the slack): a looping transcript's long
+    prompt goes in a group of its own."""
+    assert stages.length_groups([300, 1400, 280, 1350, 320], slack=64) == [[1, 3], [4, 0, 2]]
+    assert stages.length_groups([130, 250, 126], slack=64) == [[1, 0, 2]]  # 126 >= 250 / 2
+    assert stages.length_groups([100, 300, 120], slack=64) == [[1], [2, 0]]
+    assert stages.length_groups([100, 300, 120], slack=256) == [[1, 2, 0]]  # within the slack
+    assert stages.length_groups([]) == []
+
+
+def test_grouped_calls_put_results_back_in_request_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["a " * 5, "b " * 400, "c " * 6, "d " * 390]
+    lm = WordLM()
+    calls: list[list[int]] = []
+
+    def call(idx: list[int]) -> list[str]:
+        calls.append(idx)
+        return [texts[i][0] for i in idx]
+
+    assert stages.grouped(lm, texts, call) == ["a", "b", "c", "d"] and calls == [[0, 1, 2, 3]]  # not hf
+    monkeypatch.setattr(stages, "_is_hf", lambda lm: True)
+    monkeypatch.setattr(stages, "GROUP_SLACK_TOKENS", 16)
+    calls.clear()
+    assert stages.grouped(lm, texts, call) == ["a", "b", "c", "d"] and calls == [[0, 2], [1, 3]]
+    monkeypatch.setenv("HARNESS_EXT_LENGTH_GROUPS", "0")
+    calls.clear()
+    assert stages.grouped(lm, texts, call) == ["a", "b", "c", "d"] and calls == [[0, 1, 2, 3]]

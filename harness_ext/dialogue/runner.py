@@ -231,7 +231,13 @@ def play_round(lm: Any, convs: Sequence[Conversation], progress: RoundProgress |
     if read:
         args = [(p, _choice_continuation(c, t, ch)) for c, t, p, _ in read for ch in t.choices]
         try:
-            scores = iter(_call(lm, "loglikelihood", args, progress))
+            scores = iter(
+                stages.grouped(
+                    lm,
+                    [p for p, _ in args],
+                    lambda idx: _call(lm, "loglikelihood", [args[i] for i in idx], progress),
+                )
+            )
         except NotImplementedError:
             # chat-completion APIs have no log-likelihoods: optional probe read-outs are left out
             # (their metrics come out NaN); a read-out the conversation needs cannot be skipped

@@ -33,9 +33,17 @@ from the earlier text and checked in one forward pass, so a loop costs a few pas
 instead of one per token. Checking keeps greedy decoding's tokens (up to the floating-point
 differences of a different batch shape).
 
+**Length groups.** The backend pads every row of a batch to its longest prompt. A looping reply
+of 1024 tokens makes its conversation's next prompts five times as long as the others, and the
+rows batched with it are padded to that length: on SmolLM2, 40 challenge items, the round after
+two such replies (final answers and letter read-outs) cost more than the first two rounds
+together. On the hf backend a call's requests are therefore sent in groups of similar length
+(:func:`length_groups`: no row padded to more than twice its length plus
+:data:`GROUP_SLACK_TOKENS`), one backend call per group; requests of similar lengths stay one call.
+
 ``HARNESS_EXT_GEN_STAGE=N`` sets a single stage of N tokens for any backend with a tokenizer
 (``0``: one call per round, no stages, no prompt lookup); ``HARNESS_EXT_ROW_STOPS=0`` keeps
-lm-eval's own stop criterion.
+lm-eval's own stop criterion; ``HARNESS_EXT_LENGTH_GROUPS=0`` sends each call whole.
 """
 
 from __future__ import annotations
@@ -50,6 +58,8 @@ from typing import Any
 #: then up to ``STAGES[1]``, then the rest of its cap. Most answers and challenge replies end within
 #: the first (SmolLM2, 40 challenge items: 37 of 40 replies under 64 tokens).
 STAGES = (64, 256)
+#: Rows within this many tokens of a group's longest prompt join it whatever their length.
+GROUP_SLACK_TOKENS = 256
 #: Tokens that prompt-lookup decoding proposes per forward pass for a looping reply.
 LOOKUP_TOKENS = 16
 #: A reply loops when its last tokens are one block repeated at least this many times ...
@@ -79,6 +89,39 @@ def stage_bounds(lm: Any) -> tuple[int, ...]:
 def _is_hf(lm: Any) -> bool:
     hf = sys.modules.get("lm_eval.models.huggingface")
     return hf is not None and isinstance(lm, hf.HFLM)
+
+
+def _off(name: str) -> bool:
+    return os.environ.get(name, "1").strip().lower() in ("0", "false", "no", "off")
+
+
+def length_groups(lengths: Sequence[int], slack: int | None = None) -> list[list[int]]:
+    """Indices of ``lengths`` in groups, longest first, such that every row's length is at least
+    half its group's longest, or within ``slack`` tokens of it (default :data:`GROUP_SLACK_TOKENS`)."""
+    slack = GROUP_SLACK_TOKENS if slack is None else slack
+    groups: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        top = lengths[groups[-1][0]] if groups else None
+        if top is not None and (2 * lengths[i] >= top or top - lengths[i] <= slack):
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def grouped(lm: Any, texts: Sequence[str], call: Callable[[list[int]], list[Any]]) -> list[Any]:
+    """``call`` over the indices of ``texts`` once per :func:`length_groups` group on the hf
+    backend (results put back in order), once over all elsewhere."""
+    if not texts or not _is_hf(lm) or _off("HARNESS_EXT_LENGTH_GROUPS"):
+        return call(list(range(len(texts))))
+    groups = length_groups([len(lm.tok_encode(t)) for t in texts])
+    if len(groups) == 1:
+        return call(list(range(len(texts))))
+    out: list[Any] = [None] * len(texts)
+    for g in sorted(map(sorted, groups)):  # each group in request order, groups by first request
+        for i, r in zip(g, call(g), strict=True):
+            out[i] = r
+    return out
 
 
 def cycle_period(
@@ -137,8 +180,7 @@ def row_stops(lm: Any) -> Iterator[None]:
     """Per-row stop strings for the duration of a call, where ``lm`` is lm-eval's ``hf`` backend
     (``HFLM._model_generate`` builds its criteria from the module's ``stop_sequences_criteria``).
     ``HARNESS_EXT_ROW_STOPS=0`` keeps lm-eval's own criterion."""
-    off = os.environ.get("HARNESS_EXT_ROW_STOPS", "1").strip().lower() in ("0", "false", "no", "off")
-    if off or not _is_hf(lm):
+    if _off("HARNESS_EXT_ROW_STOPS") or not _is_hf(lm):
         yield
         return
     hf = sys.modules["lm_eval.models.huggingface"]
@@ -165,7 +207,7 @@ def generate(lm: Any, args: Sequence[tuple[str, dict[str, Any]]], call: Call) ->
 
     def send(batch: list[tuple[str, dict[str, Any]]]) -> list[str]:
         with row_stops(lm):
-            return call(batch)
+            return grouped(lm, [p for p, _ in batch], lambda idx: call([batch[i] for i in idx]))
 
     bounds = stage_bounds(lm)
     caps = [int(k["max_gen_toks"]) if k.get("max_gen_toks") is not None else 0 for _, k in args]
