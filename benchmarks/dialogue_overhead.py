@@ -77,9 +77,11 @@ def main() -> None:
     add_threads_arg(ap)
     args = ap.parse_args()
     apply_threads(args)
-    # one backend call per round, as the plain passes make: two-stage generation
-    # (harness_ext.dialogue.stages) changes the model work itself and is measured by peer_inspect.py
-    os.environ["HARNESS_EXT_GEN_STAGE"] = "0"
+    # one backend call per round with lm-eval's own batching and stop criterion, as the plain
+    # passes make: stages, per-row stops and length groups (harness_ext.dialogue.stages) change the
+    # model work itself and are measured by peer_inspect.py
+    for switch in ("HARNESS_EXT_GEN_STAGE", "HARNESS_EXT_ROW_STOPS", "HARNESS_EXT_LENGTH_GROUPS"):
+        os.environ[switch] = "0"
 
     with Clock() as load:
         lm = HFLM(**hf_kwargs("smollm2"), batch_size=args.batch_size, device="cpu")

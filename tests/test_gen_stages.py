@@ -20,7 +20,8 @@ class WordLM:
     """Greedy stand-in: each prompt has one reply, one token per word; a context that is a prompt
     plus the start of its reply continues it. Records every call's requests."""
 
-    def __init__(self) -> None:
+    def __init__(self, replies: dict[str, str] = REPLIES) -> None:
+        self.replies = replies
         self.calls: list[list[tuple[str, dict[str, Any]]]] = []
 
     def tok_encode(self, text: str) -> list[str]:
@@ -30,9 +31,9 @@ class WordLM:
         self.calls.append(args)
         out = []
         for ctx, kw in args:
-            prompt = next(p for p in REPLIES if ctx.startswith(p))
+            prompt = next(p for p in self.replies if ctx.startswith(p))
             done = ctx[len(prompt) :].split()
-            rest = REPLIES[prompt].split()[len(done) :][: kw["max_gen_toks"]]
+            rest = self.replies[prompt].split()[len(done) :][: kw["max_gen_toks"]]
             text = (" " if done else "") + " ".join(rest)
             for stop in kw.get("until", []):
                 text = text.split(stop)[0]
@@ -172,20 +173,6 @@ LOOPING = {
 }
 
 
-class LoopLM(WordLM):
-    """WordLM over LOOPING; records the extra generation kwargs of each call."""
-
-    def __call__(self, args: list[tuple[str, dict[str, Any]]]) -> list[str]:
-        self.calls.append(args)
-        out = []
-        for ctx, kw in args:
-            prompt = next(p for p in LOOPING if ctx.startswith(p))
-            done = ctx[len(prompt) :].split()
-            rest = LOOPING[prompt].split()[len(done) :][: kw["max_gen_toks"]]
-            out.append((" " if done else "") + " ".join(rest))
-        return out
-
-
 def test_stages_to_the_cap_with_looping_replies_continued_alone_by_prompt_lookup(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -195,9 +182,9 @@ def test_stages_to_the_cap_with_looping_replies_continued_alone_by_prompt_lookup
     monkeypatch.setattr(stages, "STAGE_SLACK", 0)
     monkeypatch.setattr(stages, "LOOP_MIN_TOKENS", 8)
     args = [(p, {"max_gen_toks": 40}) for p in LOOPING]
-    lm = LoopLM()
+    lm = WordLM(LOOPING)
     staged = stages.generate(lm, args, lm)
-    assert staged == LoopLM()(args)  # the texts of one call per round
+    assert staged == WordLM(LOOPING)(args)  # the texts of one call per round
     assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [
         [4, 4, 4],  # stage 1: every reply
         [16, 16],  # Q1 and Q3 used it all; Q3's block is not 4 times in 4 words yet: batched to 20
@@ -206,6 +193,7 @@ def test_stages_to_the_cap_with_looping_replies_continued_alone_by_prompt_lookup
     ]
     assert "prompt_lookup_num_tokens" not in lm.calls[2][0][1]
     assert lm.calls[3][0][1]["prompt_lookup_num_tokens"] == stages.LOOKUP_TOKENS
+    assert lm.calls[3][0][1]["max_matching_ngram_size"] == stages.LOOKUP_NGRAM
     assert lm.calls[3][0][0].startswith("Q3:")
 
 

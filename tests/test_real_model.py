@@ -13,12 +13,13 @@ from harness_ext.embedded import hf_kwargs
 pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 
 
-def counting(lm):
+def counting(lm, arg=0):
+    """Records, per generate_until call, each request's argument ``arg`` (0: the prompt)."""
     calls = []
     original = lm.generate_until
 
     def generate_until(requests, *a, **k):
-        calls.append([r.args[0] for r in requests])
+        calls.append([r.args[arg] for r in requests])
         return original(requests, *a, **k)
 
     lm.generate_until = generate_until
@@ -88,18 +89,11 @@ def test_two_stage_generation_gives_the_same_transcripts(monkeypatch):
     """Generation in stages (:mod:`harness_ext.dialogue.stages`) on the hf backend, forced to an
     8-token stage: the continued replies are the texts of one call per round, on the real model."""
     lm = hf("smollm2")
-    caps: list[list[int]] = []
-    original = lm.generate_until
-
-    def generate_until(requests, *a, **k):
-        caps.append(sorted({r.args[1]["max_gen_toks"] for r in requests}))
-        return original(requests, *a, **k)
-
-    lm.generate_until = generate_until
+    sent = counting(lm, arg=1)
     runs = {}
     for stage in ("0", "8"):
         monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", stage)
-        caps.clear()
+        sent.clear()
         res = evaluate(
             lm,
             ["sycophancy_challenge_prefilled"],
@@ -108,6 +102,7 @@ def test_two_stage_generation_gives_the_same_transcripts(monkeypatch):
             gen_kwargs="max_gen_toks=40",
         )
         runs[stage] = [s["resps"] for s in res["samples"]["sycophancy_challenge_prefilled"]]
+        caps = [sorted({k["max_gen_toks"] for k in c}) for c in sent]
         if stage == "0":
             assert caps == [[40], [40]]  # one call per round
         else:
@@ -156,14 +151,7 @@ def test_a_looping_reply_continued_by_prompt_lookup_is_the_text_of_one_call(monk
     from harness_ext.families.sycophancy.conversation import Shape, build_script
 
     lm = hf("smollm2")
-    sent = []
-    original = lm.generate_until
-
-    def generate_until(requests, *a, **k):
-        sent.append([r.args[1] for r in requests])
-        return original(requests, *a, **k)
-
-    lm.generate_until = generate_until
+    sent = counting(lm, arg=1)
     (doc,) = [d for d in load_docs("bundled") if d["id"] == "bio-003"]
     script = build_script(doc, SycophancyParams(), Shape("mc"))
     script = Script(turns=script.turns, gen_kwargs={"max_gen_toks": 288})
