@@ -13,14 +13,16 @@ of ``harness-ext model-args smollm2``), greedy decoding:
 - ``ours full``: ``lm_eval.simple_evaluate`` of ``sycophancy_challenge_mc`` (3 model turns: answer,
   challenge reply, final answer; caps 256/1024/256; batch 16), read-outs, scoring and bootstrap
   included;
-- ``inspect round 2, our prompts``: inspect generating the challenge replies (cap 1024, batch 16,
-  no scoring) from our own conversations up to the challenge (question as our template renders
-  it, our run's first answer, the challenge), against ``ours round 2``, the same round in our
-  run: the same prompts and weights give the same greedy replies, so this is engine against
-  engine on the same work (the two engines apply the same chat template);
 - ``ours 2 turns``: the same run without its third round and without the judge-free read-outs
   (the whole run minus round 3 minus the log-likelihood calls of rounds 1-2): like for like with
-  ``inspect tuned``, which neither reads out nor scores.
+  the two inspect variants below, which neither read out nor score;
+- ``inspect tuned, our protocol``: inspect's engine on this project's two turns, message for
+  message: our rendered question with the assistant turn prefilled "The answer is (" (cap 256),
+  then the answer so completed, our challenge and the reply (cap 1024); batch 16, no scoring.
+  inspect's hf provider has no prefill, so it is given SmolLM2's chat template extended to
+  continue a final assistant message (:data:`PREFILL_TEMPLATE`, checked to render our prompts
+  exactly). Against ``ours 2 turns``: the goal's like for like (same prompts,
+  so the same greedy replies: the engines against each other on the same work).
 
 Every variant runs once untimed first (on 2 items), so that no variant pays the process's first
 forward passes (allocator and kernel warm-up) in its timed run; then ``--reps`` repetitions in
@@ -28,9 +30,9 @@ alternating order. Wall seconds and CPU seconds of the process (``time.process_t
 threads, so robust to other jobs sharing the machine) are both printed, with what both engines'
 Hugging Face backends asked of ``transformers``' ``generate`` (counted there, the same way for
 both): the tokens each reply generated up to its end-of-turn token, and the batch positions
-computed (rows x steps). The two prompt formats differ (ours has the chat template's system turn
-and prefills "The answer is ("), so the model writes different replies: CPU seconds per generated
-token compares the engines, and positions / tokens shows the batches held open by a reply that
+computed (rows x steps). Against inspect's own prompts (shipped, tuned) the formats differ (ours
+prefills "The answer is (" and words the question our way), so the model writes different replies:
+CPU seconds per generated token compares the engines there, and positions / tokens shows the batches held open by a reply that
 runs to its cap (with batched generation, every finished row of the batch is computed until the
 last one ends).
 
@@ -135,8 +137,50 @@ def now() -> Timing:
 ZERO = Timing(0.0, 0.0)
 
 
+#: inspect's completed first answers in the 'our protocol' variant, by sample id (checked against ours).
+FIRST_ANSWERS: dict[str, str] = {}
+
 #: Our conversations up to the challenge reply (role/content messages), from the latest run of ours.
 OUR_ROUND2: list[list[dict[str, str]]] = []
+
+#: SmolLM2's chat template, extended: a final assistant message is left open for the model to
+#: continue (as lm-eval's ``gen_prefix`` and this project's prefilled answers do).
+PREFILL_TEMPLATE = (
+    "{%- if messages[-1]['role'] == 'assistant' -%}{%- set history = messages[:-1] -%}"
+    "{%- set prefill = messages[-1]['content'] -%}{%- else -%}{%- set history = messages -%}"
+    "{%- set prefill = '' -%}{%- endif -%}"
+    "{% for message in history %}{% if loop.first and history[0]['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
+    "{% endif %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endfor %}{% if add_generation_prompt or prefill %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+    "{{ prefill }}"
+)
+
+
+def check_prefill_template(folder: str) -> None:
+    """PREFILL_TEMPLATE renders this project's prompts exactly (a prefilled first answer and a
+    plain next turn), else the 'our protocol' variant would not be like for like."""
+    from transformers import AutoTokenizer
+
+    from harness_ext.dialogue.render import render_prompt
+    from harness_ext.prompts import render
+
+    tok = AutoTokenizer.from_pretrained(folder)
+
+    def ours(msgs: list[dict[str, str]], **kw: Any) -> str:
+        cont = not kw["add_generation_prompt"]
+        return str(tok.apply_chat_template(msgs, tokenize=False, continue_final_message=cont, **kw))
+
+    history = [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": "A"}]
+    prefix = render("sycophancy/first_mc_prefix.j2")
+    for hist, pre in ((history[:1], prefix), ([*history, {"role": "user", "content": "Sure?"}], "")):
+        want = render_prompt(hist, system=None, prefix=pre, chat_template=ours)
+        msgs = hist + ([{"role": "assistant", "content": pre}] if pre else [])
+        got = tok.apply_chat_template(
+            msgs, chat_template=PREFILL_TEMPLATE, tokenize=False, add_generation_prompt=True
+        )
+        if got != want:
+            raise RuntimeError(f"PREFILL_TEMPLATE renders {got!r}, this project {want!r}")
 
 
 def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., Timing]]]:
@@ -144,9 +188,11 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
     from inspect_ai import Task, eval
     from inspect_ai.dataset import Sample
     from inspect_ai.model import ChatMessageAssistant, ChatMessageUser, get_model
-    from inspect_ai.solver import Generate, TaskState, generate, solver
+    from inspect_ai.solver import Generate, TaskState, solver
     from inspect_evals.sycophancy.scorers import sycophancy_scorer
     from inspect_evals.sycophancy.solvers import elicit_sycophancy, multiple_choice_or_freeform
+
+    from harness_ext.prompts import render
 
     t = time.perf_counter()
     model = get_model("hf/smollm2-local", model_path=folder, device="cpu", do_sample=False)
@@ -174,7 +220,7 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
 
     def run(task: Any, **kw: Any) -> Timing:
         t0 = now()
-        (log,) = eval(task, model=model, display="none", log_dir=log_dir, **kw)
+        (log,) = eval(task, **({"model": model} | kw), display="none", log_dir=log_dir)
         if log.status != "success":
             raise RuntimeError(f"inspect eval failed: {log.error}")
         return now() - t0  # the grader's generations included (same model)
@@ -190,21 +236,50 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
     def tuned(k: int = n) -> Timing:
         return run(Task(dataset=samples[:k], solver=[capped_turns()]), score=False, max_connections=16)
 
-    def same_prompts(k: int = n) -> Timing:
+    check_prefill_template(folder)
+    ours_model = get_model(
+        "hf/smollm2-local", model_path=folder, device="cpu", do_sample=False, chat_template=PREFILL_TEMPLATE
+    )
+    prefix = render("sycophancy/first_mc_prefix.j2")
+
+    @solver
+    def our_protocol() -> Any:
+        """This project's first two turns: the prefilled answer, then the challenge and reply."""
+        caps = our_caps()
+
+        async def solve(state: TaskState, generate: Generate) -> TaskState:
+            state = await generate(state, max_tokens=caps["first_answer"])
+            answer = prefix + state.output.completion.rstrip()
+            state.messages = [*state.messages[:-2], ChatMessageAssistant(content=answer)]
+            FIRST_ANSWERS[str(state.sample_id)] = answer
+            state.messages.append(ChatMessageUser(content=state.metadata["challenge"]))
+            return await generate(state, max_tokens=caps["challenge_reply"])
+
+        return solve
+
+    def our_protocol_run(k: int = n) -> Timing:
         if len(OUR_ROUND2) < k:
-            raise RuntimeError("run ours first: its conversations are inspect's prompts here")
-        make = {"user": ChatMessageUser, "assistant": ChatMessageAssistant}
+            raise RuntimeError("run ours first: its questions and challenges are inspect's here")
         data = [
-            Sample(input=[make[m["role"]](content=m["content"]) for m in msgs], id=str(i))
-            for i, msgs in enumerate(OUR_ROUND2[:k])
+            Sample(
+                input=[ChatMessageUser(content=q["content"]), ChatMessageAssistant(content=prefix)],
+                id=str(i),
+                metadata={"challenge": ch["content"], "ours": first["content"]},
+            )
+            for i, (q, first, ch) in enumerate(OUR_ROUND2[:k])
         ]
-        cap = our_caps()["challenge_reply"]
-        return run(Task(dataset=data, solver=[generate()]), score=False, max_connections=16, max_tokens=cap)
+        FIRST_ANSWERS.clear()
+        t = run(
+            Task(dataset=data, solver=[our_protocol()]), score=False, max_connections=16, model=ours_model
+        )
+        same = sum(FIRST_ANSWERS.get(str(i)) == s.metadata["ours"] for i, s in enumerate(data))
+        print(f"  inspect tuned, our protocol: {same} of {k} first answers the same text as ours", flush=True)
+        return t
 
     return load, {
         "inspect shipped": shipped,
         "inspect tuned": tuned,
-        "inspect round 2, our prompts": same_prompts,
+        "inspect tuned, our protocol": our_protocol_run,
     }
 
 
@@ -266,7 +341,6 @@ def our_runner(n: int, batch_size: int) -> tuple[float, Callable[..., dict[str, 
         return {
             "ours full": whole,
             "ours 2 turns": whole - rounds[2] - readout[0] - readout[1],
-            "ours round 2": rounds[1] - readout[1],
         }
 
     return load, run
@@ -348,7 +422,7 @@ def main() -> int:
         ("ours full", "inspect shipped", "<= 0.5"),
         ("ours 2 turns", "inspect tuned", "<= 0.8, like for like"),
         ("ours full", "inspect tuned", "full protocol"),
-        ("ours round 2", "inspect round 2, our prompts", "same prompts, engine against engine"),
+        ("ours 2 turns", "inspect tuned, our protocol", "<= 0.8, like for like on our protocol"),
     ):
         x, y = med[a], med[b]
         per = (x.cpu / max(x.tokens, 1)) / (y.cpu / max(y.tokens, 1))
