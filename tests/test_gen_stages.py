@@ -1,5 +1,5 @@
-"""Two-stage generation (:mod:`harness_ext.dialogue.stages`): same texts as one call, fewer rows
-held to the cap."""
+"""Generation on padded batches (:mod:`harness_ext.dialogue.stages`): per-row stops, stages, prompt
+lookup for loops, length groups; the same texts as one call, fewer rows held to the cap."""
 
 from __future__ import annotations
 
