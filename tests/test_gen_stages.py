@@ -224,3 +224,15 @@ def test_grouped_calls_put_results_back_in_request_order(monkeypatch: pytest.Mon
     monkeypatch.setenv("HARNESS_EXT_LENGTH_GROUPS", "0")
     calls.clear()
     assert stages.grouped(lm, texts, call) == ["a", "b", "c", "d"] and calls == [[0, 1, 2, 3]]
+
+
+def test_a_sampled_looping_reply_is_not_continued_by_prompt_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_EXT_GEN_STAGE", raising=False)
+    monkeypatch.setattr(stages, "_is_hf", lambda lm: True)
+    monkeypatch.setattr(stages, "STAGES", (20,))
+    monkeypatch.setattr(stages, "STAGE_SLACK", 0)
+    monkeypatch.setattr(stages, "LOOP_MIN_TOKENS", 8)
+    lm = WordLM(LOOPING)
+    stages.generate(lm, [("Q3:", {"max_gen_toks": 40, "do_sample": True})], lm)
+    assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [[20], [20]]
+    assert "prompt_lookup_num_tokens" not in lm.calls[1][0][1]

@@ -30,8 +30,9 @@ applied again to the joined text, so a stop string that straddles a join still e
 falls into ("I'm sorry for any confusion." again and again). It continues alone, to its cap, with
 transformers' prompt-lookup decoding (``prompt_lookup_num_tokens``): the next tokens are proposed
 from the earlier text and checked in one forward pass, so a loop costs one pass per
-:data:`LOOKUP_TOKENS` tokens instead of one per token. Checking keeps greedy decoding's tokens (up to the floating-point
-differences of a different batch shape).
+:data:`LOOKUP_TOKENS` tokens instead of one per token. Checking keeps greedy decoding's tokens
+(up to the floating-point differences of a different batch shape). Greedy replies only: a sampled
+reply continues batched.
 
 **Length groups.** The backend pads every row of a batch to its longest prompt. A looping reply
 of 1024 tokens makes its conversation's next prompts five times as long as the others, and the
@@ -236,7 +237,13 @@ def generate(lm: Any, args: Sequence[tuple[str, dict[str, Any]]], call: Call) ->
         live = [i for i in live if caps[i] > bound and used[i] >= bound - STAGE_SLACK]
         if not live:
             break
-        loops = [i for i in live if lookup and cycle_period(lm.tok_encode(texts[i])) is not None]
+        loops = [
+            i
+            for i in live
+            if lookup
+            and not args[i][1].get("do_sample")
+            and cycle_period(lm.tok_encode(texts[i])) is not None
+        ]
         batched = [i for i in live if i not in loops]
         tails = dict(zip(batched, send([more(i, upto) for i in batched]), strict=True)) if batched else {}
         for i in loops:  # alone (prompt lookup needs a batch of one), to the cap
