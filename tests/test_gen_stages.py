@@ -236,3 +236,23 @@ def test_a_sampled_looping_reply_is_not_continued_by_prompt_lookup(monkeypatch: 
     stages.generate(lm, [("Q3:", {"max_gen_toks": 40, "do_sample": True})], lm)
     assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [[20], [20]]
     assert "prompt_lookup_num_tokens" not in lm.calls[1][0][1]
+
+
+def test_when_most_replies_run_long_they_go_to_their_caps_in_one_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reasoning: 4 of 5 replies use the first stage, so they skip the intermediate stage (which
+    would cost each a new prompt pass) and get the rest of their caps at once."""
+    monkeypatch.delenv("HARNESS_EXT_GEN_STAGE", raising=False)
+    monkeypatch.setattr(stages, "_is_hf", lambda lm: True)
+    monkeypatch.setattr(stages, "STAGES", (4, 20))
+    monkeypatch.setattr(stages, "STAGE_SLACK", 0)
+    replies = {f"R{k}:": " ".join(f"r{k}.{i}" for i in range(30)) for k in range(4)} | {"S:": "short"}
+    args = [(p, {"max_gen_toks": 40}) for p in replies]
+    lm = WordLM(replies)
+    assert stages.generate(lm, args, lm) == WordLM(replies)(args)
+    assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [[4] * 5, [36] * 4]
+    # caps up to the last stage are one call
+    lm = WordLM(replies)
+    stages.generate(lm, [(p, {"max_gen_toks": 20}) for p in replies], lm)
+    assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [[20] * 5]
