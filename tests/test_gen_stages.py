@@ -252,7 +252,3 @@ def test_when_most_replies_run_long_they_go_to_their_caps_in_one_call(
     lm = WordLM(replies)
     assert stages.generate(lm, args, lm) == WordLM(replies)(args)
     assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [[4] * 5, [36] * 4]
-    # caps up to the last stage are one call
-    lm = WordLM(replies)
-    stages.generate(lm, [(p, {"max_gen_toks": 20}) for p in replies], lm)
-    assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [[20] * 5]

@@ -17,17 +17,21 @@ to a 1024-token cap makes every row of its batch compute 1024 steps. On SmolLM2 
 one such reply in a challenge round made its batch cost 245 s against 15 s for a batch whose
 longest reply had 79 tokens (``benchmarks/peer_inspect.py`` counts the batch positions).
 
-So the turns of a round whose caps exceed the last of :data:`STAGES` are generated in stages:
-every such turn first gets at most ``STAGES[0]`` tokens; the replies that used their whole stage
-(by the backend's tokenizer) continue from their prompt plus what they wrote, to the next stage,
-batched among themselves, and so on to their own caps. When most of the replies that reach a
-stage continue (reasoning: of :data:`MAJORITY_MIN_ROWS` or more), they go to their caps in one
-call, since each further stage would cost them a new prompt pass and spare little. Caps up to the
-last stage (256: answers, 256-token reasoning) are one call: 16 BBQ chain-of-thought replies on
-SmolLM2, 15 of them past 64 tokens, took 78.5 s in stages of 64 against 68.3 s in one call. With greedy decoding a reply that ended within a stage is
-the same text as in one call; a continued reply is generated from its re-tokenised text, which can
-differ from the tokens it generated at the join (rarely, for ordinary text). Stop sequences are
-applied again to the joined text, so a stop string that straddles a join still ends the reply.
+So the turns of a round whose caps exceed the first of :data:`STAGES` are generated in stages:
+each first gets at most ``STAGES[0]`` tokens; the replies that used their whole stage (by the
+backend's tokenizer) continue from their prompt plus what they wrote, to the next stage, batched
+among themselves, and so on to their own caps. With greedy decoding a reply that ended within a
+stage is the same text as in one call; a continued reply is generated from its re-tokenised text,
+which can differ from the tokens it generated at the join (rarely, for ordinary text). Stop
+sequences are applied again to the joined text, so a stop string that straddles a join still ends
+the reply.
+
+A stage costs each continuing reply a new pass over its prompt. When most of the replies that
+reach a stage go on (reasoning; of :data:`MAJORITY_MIN_ROWS` or more), they get the rest of their
+caps in one call. The first stage is paid anyway: on CPU, 16 BBQ chain-of-thought replies of 256
+tokens (15 past 64) took 78.5 s in stages against 68.3 s in one call (same texts), while rounds
+of mostly short replies with a few long ones gain (the demo's first run, 20 documents per
+subtask: 383 s with stages for caps above 64, 447 s with stages only above 256).
 
 **Loops.** A continuing reply whose last tokens repeat one block (:func:`cycle_period`: at least
 :data:`LOOP_REPEATS` times, :data:`LOOP_MIN_TOKENS` tokens or more) is in the loop greedy decoding
@@ -224,7 +228,7 @@ def generate(lm: Any, args: Sequence[tuple[str, dict[str, Any]]], call: Call) ->
 
     bounds = stage_bounds(lm)
     caps = [int(k["max_gen_toks"]) if k.get("max_gen_toks") is not None else 0 for _, k in args]
-    live = [i for i, cap in enumerate(caps) if bounds and cap > bounds[-1]]
+    live = [i for i, cap in enumerate(caps) if bounds and cap > bounds[0]]
     if not live:
         return send(list(args))
     continued = set(live)
