@@ -28,7 +28,7 @@ the reply.
 
 A stage costs each continuing reply a new pass over its prompt. When most of the replies that
 reach a stage go on (reasoning; of :data:`MAJORITY_MIN_ROWS` or more), they get the rest of their
-caps in one call. The first stage is paid anyway: on CPU, 16 BBQ chain-of-thought replies of 256
+caps in one call. The first stage is paid anyway: on CPU, 16 chain-of-thought replies of 256
 tokens (15 past 64) took 78.5 s in stages against 68.3 s in one call (same texts), while rounds
 of mostly short replies with a few long ones gain (the demo's first run, 20 documents per
 subtask: 383 s with stages for caps above 64, 447 s with stages only above 256).
