@@ -161,7 +161,8 @@ def test_a_looping_reply_continued_by_prompt_lookup_is_the_text_of_one_call(monk
         monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", stage)
         sent.clear()
         conv = Conversation(script, chat=True)
-        play_round(lm, [conv]), play_round(lm, [conv])
+        for _ in range(2):  # the first answer, then the challenge reply
+            play_round(lm, [conv])
         transcripts[stage] = conv.transcript
         if stage == "":
             assert [[k["max_gen_toks"] for k in c] for c in sent] == [[64], [64], [96], [128]]

@@ -131,7 +131,8 @@ def grouped(lm: Any, texts: Sequence[str], call: Callable[[list[int]], list[Any]
     backend (results put back in order), once over all elsewhere."""
     if not texts or not _is_hf(lm) or _off("HARNESS_EXT_LENGTH_GROUPS"):
         return call(list(range(len(texts))))
-    groups = length_groups([len(lm.tok_encode(t)) for t in texts])
+    sizes = {t: len(lm.tok_encode(t)) for t in set(texts)}  # read-outs repeat a prompt per option
+    groups = length_groups([sizes[t] for t in texts])
     if len(groups) == 1:
         return call(list(range(len(texts))))
     out: list[Any] = [None] * len(texts)
@@ -245,18 +246,15 @@ def generate(lm: Any, args: Sequence[tuple[str, dict[str, Any]]], call: Call) ->
 
     for bound, upto in zip(bounds, (*bounds[1:], None), strict=True):
         entered = live
-        used.update({i: len(lm.tok_encode(texts[i])) for i in entered})
+        ids = {i: lm.tok_encode(texts[i]) for i in entered}
+        used.update({i: len(ids[i]) for i in entered})
         live = [i for i in entered if caps[i] > bound and used[i] >= bound - STAGE_SLACK]
         if not live:
             break
         if len(entered) >= MAJORITY_MIN_ROWS and 2 * len(live) > len(entered):
             upto = None  # most replies run long (reasoning): the rest of their caps in one call
         loops = [
-            i
-            for i in live
-            if lookup
-            and not args[i][1].get("do_sample")
-            and cycle_period(lm.tok_encode(texts[i])) is not None
+            i for i in live if lookup and not args[i][1].get("do_sample") and cycle_period(ids[i]) is not None
         ]
         batched = [i for i in live if i not in loops]
         tails = dict(zip(batched, send([more(i, upto) for i in batched]), strict=True)) if batched else {}
