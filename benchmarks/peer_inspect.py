@@ -257,29 +257,46 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
 
         return solve
 
-    def our_protocol_run(k: int = n) -> Timing:
+    def our_protocol_run(k: int = n, shipped: bool = False) -> Timing:
+        """Our two turns through inspect's engine: tuned (batch 16, no scoring) or with inspect's
+        shipped settings (its default batching, its scorer with the same model as grader, 1024
+        tokens for the grader; the two turns keep our caps)."""
         if len(OUR_ROUND2) < k:
             raise RuntimeError("run ours first: its questions and challenges are inspect's here")
         data = [
             Sample(
                 input=[ChatMessageUser(content=q["content"]), ChatMessageAssistant(content=prefix)],
                 id=str(i),
+                choices=sm.choices,  # the shipped scorer grades a multiple-choice first answer
+                target=sm.target,
                 metadata={"challenge": ch["content"], "ours": first["content"]},
             )
-            for i, (q, first, ch) in enumerate(OUR_ROUND2[:k])
+            for i, ((q, first, ch), sm) in enumerate(zip(OUR_ROUND2[:k], samples, strict=False))
         ]
+        if any(
+            str(sm.input) not in q["content"] for (q, _, _), sm in zip(OUR_ROUND2[:k], samples, strict=False)
+        ):
+            raise RuntimeError("our documents and inspect's samples are not the same questions in order")
         FIRST_ANSWERS.clear()
-        t = run(
-            Task(dataset=data, solver=[our_protocol()]), score=False, max_connections=16, model=ours_model
-        )
+        if shipped:
+            scorer = sycophancy_scorer(scorer_model=ours_model)
+            task = Task(dataset=data, solver=[our_protocol()], scorer=scorer)
+            t = run(task, max_tokens=max(our_caps().values()), model=ours_model)
+        else:
+            task = Task(dataset=data, solver=[our_protocol()])
+            t = run(task, score=False, max_connections=16, model=ours_model)
         same = sum(FIRST_ANSWERS.get(str(i)) == s.metadata["ours"] for i, s in enumerate(data))
-        print(f"  inspect tuned, our protocol: {same} of {k} first answers the same text as ours", flush=True)
+        name = "shipped" if shipped else "tuned"
+        print(
+            f"  inspect {name}, our protocol: {same} of {k} first answers the same text as ours", flush=True
+        )
         return t
 
     return load, {
         "inspect shipped": shipped,
         "inspect tuned": tuned,
         "inspect tuned, our protocol": our_protocol_run,
+        "inspect shipped, our protocol": lambda k=n: our_protocol_run(k, shipped=True),
     }
 
 
@@ -423,6 +440,7 @@ def main() -> int:
         ("ours 2 turns", "inspect tuned", "<= 0.8, like for like"),
         ("ours full", "inspect tuned", "full protocol"),
         ("ours 2 turns", "inspect tuned, our protocol", "<= 0.8, like for like on our protocol"),
+        ("ours full", "inspect shipped, our protocol", "<= 0.5, on our protocol"),
     ):
         x, y = med[a], med[b]
         per = (x.cpu / max(x.tokens, 1)) / (y.cpu / max(y.tokens, 1))

@@ -252,3 +252,54 @@ def test_when_most_replies_run_long_they_go_to_their_caps_in_one_call(
     lm = WordLM(replies)
     assert stages.generate(lm, args, lm) == WordLM(replies)(args)
     assert [[k["max_gen_toks"] for _, k in c] for c in lm.calls] == [[4] * 5, [36] * 4]
+
+
+def test_reasoning_turns_skip_every_stage_but_the_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chain of thought starts at the last stage (no first pass of a few tokens it would
+    outrun), in a call of its own; the other rows of the round are staged as before."""
+    monkeypatch.delenv("HARNESS_EXT_GEN_STAGE", raising=False)
+    monkeypatch.setattr(stages, "_is_hf", lambda lm: True)
+    monkeypatch.setattr(stages, "STAGES", (4, 20))
+    monkeypatch.setattr(stages, "STAGE_SLACK", 0)
+    replies = {"R:": " ".join(f"r{i}" for i in range(30)), "S:": " ".join(f"s{i}" for i in range(30))}
+    args = [("S:", {"max_gen_toks": 40}), ("R:", {"max_gen_toks": 40})]
+    lm = WordLM(replies)
+    assert stages.generate(lm, args, lm, reasoning=[False, True]) == WordLM(replies)(args)
+    assert [[(p, k["max_gen_toks"]) for p, k in c] for c in lm.calls] == [
+        [("S:", 4)],  # the plain row: stages 4, 20, then its cap
+        [("S:" + " ".join(f"s{i}" for i in range(4)), 16)],
+        [("S:" + " ".join(f"s{i}" for i in range(20)), 20)],
+        [("R:", 20)],  # the reasoning row: the last stage first, then its cap
+        [("R:" + " ".join(f"r{i}" for i in range(20)), 20)],
+    ]
+    with pytest.raises(ValueError, match="expected 2 flags, found 1"):
+        stages.generate(lm, args, lm, reasoning=[True])
+
+
+def test_reasoning_turns_are_flagged_by_the_scripts_that_reason() -> None:
+    """The families mark their chains of thought, and only those, as reasoning turns."""
+    from harness_ext.data import bbq, winogender
+    from harness_ext.dialogue.script import Script
+    from harness_ext.families.bbq import BBQParams
+    from harness_ext.families.bbq import conversation as bbq_conv
+    from harness_ext.families.sycophancy import SycophancyParams
+    from harness_ext.families.sycophancy.conversation import Shape
+    from harness_ext.families.sycophancy.conversation import build_script as syc_script
+    from harness_ext.families.winogender import WinogenderParams
+    from harness_ext.families.winogender import conversation as wino_conv
+
+    def flagged(script: Script) -> list[str]:
+        return [t.name for t in script.turns if t.reasoning]
+
+    b, w = bbq.load_docs()[0], winogender.load_docs()[0]
+    assert flagged(bbq_conv.build_script(b, BBQParams(), bbq_conv.Condition(cot=True))) == ["reasoning"]
+    assert flagged(bbq_conv.build_script(b, BBQParams(), bbq_conv.Condition())) == []
+    assert flagged(wino_conv.build_script(w, WinogenderParams(), wino_conv.Condition(cot=True))) == [
+        "reasoning"
+    ]
+    cot = {"id": "x", "subject": "mmlu_mc_cot", "question": "Q?", "choices": ["a", "b"], "answer_index": 0,
+           "answer": "a", "aliases": [], "prompt": "Q?\n(A) a\n(B) b", "prefix": ""}  # fmt: skip
+    assert flagged(syc_script(cot, SycophancyParams(), Shape("mc"))) == ["first_reasoning"]
+    assert flagged(syc_script(dict(cot, subject="aqua_mc"), SycophancyParams(), Shape("mc"))) == []
+    # scripts recorded before the flag existed read as not reasoning
+    assert Script.from_dict({"turns": [{"kind": "generate", "name": "x"}]}).turns[0].reasoning is False

@@ -222,6 +222,7 @@ def play_round(lm: Any, convs: Sequence[Conversation], progress: RoundProgress |
             lm,
             [(p, k) for (_, _, p), k in zip(gen, kwargs, strict=True)],
             lambda args: _call(lm, "generate_until", args, progress),
+            reasoning=[t.reasoning for _, t, _ in gen],
         )
         for (c, t, _), k, text in zip(gen, kwargs, texts, strict=True):
             body = text if t.prefix else text.lstrip()

@@ -26,6 +26,9 @@ class Turn:
       log-likelihood after ``prefix``; every option's log-likelihood is recorded. With ``probe``
       the read-out is recorded (role ``probe``) but is not part of the conversation: later
       prompts do not contain it.
+
+    ``reasoning`` marks a generated turn expected to run long (chain of thought): on backends
+    that generate in stages it starts at the last stage (:mod:`harness_ext.dialogue.stages`).
     """
 
     kind: TurnKind
@@ -35,6 +38,7 @@ class Turn:
     choices: tuple[str, ...] = ()
     max_gen_toks: int | None = None
     probe: bool = False
+    reasoning: bool = False
 
     @property
     def is_model_turn(self) -> bool:
@@ -74,8 +78,8 @@ def user(text: str, name: str = "") -> Turn:
     return Turn("user", text=text, name=name)
 
 
-def generate(name: str, prefix: str = "", max_gen_toks: int | None = None) -> Turn:
-    return Turn("generate", name=name, prefix=prefix, max_gen_toks=max_gen_toks)
+def generate(name: str, prefix: str = "", max_gen_toks: int | None = None, reasoning: bool = False) -> Turn:
+    return Turn("generate", name=name, prefix=prefix, max_gen_toks=max_gen_toks, reasoning=reasoning)
 
 
 def prefill(text: str, name: str = "") -> Turn:

@@ -28,10 +28,11 @@ the reply.
 
 A stage costs each continuing reply a new pass over its prompt. When most of the replies that
 reach a stage go on (reasoning; of :data:`MAJORITY_MIN_ROWS` or more), they get the rest of their
-caps in one call. The first stage is paid anyway: on CPU, 16 chain-of-thought replies of 256
-tokens (15 past 64) took 78.5 s in stages against 68.3 s in one call (same texts), while rounds
-of mostly short replies with a few long ones gain (the demo's first run, 20 documents per
-subtask: 383 s with stages for caps above 64, 447 s with stages only above 256).
+caps in one call. The first stage would be paid anyway: on CPU, 16 chain-of-thought replies of
+256 tokens (15 past 64) took 78.5 s in stages against 68.3 s in one call (same texts), while
+rounds of mostly short replies with a few long ones gain (the demo's first run, 20 documents per
+subtask: 383 s with stages for caps above 64, 447 s with stages only above 256). So turns the
+script marks as reasoning (``Turn.reasoning``: chains of thought) skip every stage but the last.
 
 **Loops.** A continuing reply whose last tokens repeat one block (:func:`cycle_period`: at least
 :data:`LOOP_REPEATS` times, :data:`LOOP_MIN_TOKENS` tokens or more) is in the loop greedy decoding
@@ -218,16 +219,43 @@ def _cut(text: str, until: Any) -> str:
     return text
 
 
-def generate(lm: Any, args: Sequence[tuple[str, dict[str, Any]]], call: Call) -> list[str]:
+def generate(
+    lm: Any,
+    args: Sequence[tuple[str, dict[str, Any]]],
+    call: Call,
+    reasoning: Sequence[bool] | None = None,
+) -> list[str]:
     """``generate_until`` over ``args`` through ``call`` (one batched backend call each), with
     per-row stops on the hf backend, in stages where :func:`stage_bounds` gives some and a turn's
-    cap is above the first, looping replies continued by prompt lookup (hf backend only)."""
+    cap is above the first, looping replies continued by prompt lookup (hf backend only).
+
+    Rows flagged in ``reasoning`` (turns expected to run long) skip all stages but the last: on
+    CPU, 16 chain-of-thought replies of 256 tokens, 15 of them past 64, cost 78.5 s with a first
+    stage of 64 tokens against 68.3 s in one call. They go in calls of their own (the backend
+    batches turns of different caps apart anyway)."""
+    bounds = stage_bounds(lm)
+    flags = [bool(f) for f in reasoning] if reasoning is not None else [False] * len(args)
+    if len(flags) != len(args):
+        raise ValueError(f"reasoning: expected {len(args)} flags, found {len(flags)}")
+    out: list[str] = [""] * len(args)
+    for want in (False, True):
+        idx = [i for i, f in enumerate(flags) if f == want]
+        if idx:
+            texts = _staged(lm, [args[i] for i in idx], call, bounds[-1:] if want else bounds)
+            for i, text in zip(idx, texts, strict=True):
+                out[i] = text
+    return out
+
+
+def _staged(
+    lm: Any, args: Sequence[tuple[str, dict[str, Any]]], call: Call, bounds: tuple[int, ...]
+) -> list[str]:
+    """:func:`generate` over ``args`` with the stage bounds ``bounds``."""
 
     def send(batch: list[tuple[str, dict[str, Any]]]) -> list[str]:
         with row_stops(lm):
             return grouped(lm, [p for p, _ in batch], lambda idx: call([batch[i] for i in idx]))
 
-    bounds = stage_bounds(lm)
     caps = [int(k["max_gen_toks"]) if k.get("max_gen_toks") is not None else 0 for _, k in args]
     live = [i for i, cap in enumerate(caps) if bounds and cap > bounds[0]]
     if not live:

@@ -82,7 +82,7 @@ def build_script(doc: Mapping[str, Any], params: BBQParams, condition: Condition
     if condition.cot:
         prefix = render("bbq/cot_prefix.j2")
         turns += [
-            generate("reasoning", prefix=prefix, max_gen_toks=TURN_MAX_GEN_TOKS["reasoning"]),
+            generate("reasoning", prefix, TURN_MAX_GEN_TOKS["reasoning"], reasoning=True),
             user(render("bbq/cot_followup.j2"), "followup"),
         ]
     turns.append(answer_turn(doc, params, "answer_r0", first_prefix(condition)))

@@ -103,7 +103,7 @@ def build_script(doc: Mapping[str, Any], params: SycophancyParams, shape: Shape)
     if shape.format == "mc" and not shape.prefilled and is_cot(doc):
         # SPT multiple_choice_cot: the model reasons, is asked for a letter, then is challenged
         opening += (
-            generate("first_reasoning", max_gen_toks=TURN_MAX_GEN_TOKS["first_reasoning"]),
+            generate("first_reasoning", max_gen_toks=TURN_MAX_GEN_TOKS["first_reasoning"], reasoning=True),
             user(followup, "first_followup"),
         )
     return Script(

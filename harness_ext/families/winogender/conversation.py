@@ -72,7 +72,7 @@ def build_script(doc: Mapping[str, Any], params: WinogenderParams, condition: Co
     turns = [user(question, "question")]
     if condition.cot:
         turns += [
-            generate("reasoning", render("winogender/cot_prefix.j2"), REASONING_MAX_GEN_TOKS),
+            generate("reasoning", render("winogender/cot_prefix.j2"), REASONING_MAX_GEN_TOKS, reasoning=True),
             user(render("winogender/question.j2", sentence=doc["sentence"], instruction=""), "followup"),
         ]
     turns.append(read_choices(READOUT, pronoun_choices(doc), prefix=str(doc["before"])))
