@@ -22,7 +22,12 @@ of ``harness-ext model-args smollm2``), greedy decoding:
   inspect's hf provider has no prefill, so it is given SmolLM2's chat template extended to
   continue a final assistant message (:data:`PREFILL_TEMPLATE`, checked to render our prompts
   exactly). Against ``ours 2 turns``: the goal's like for like (same prompts,
-  so the same greedy replies: the engines against each other on the same work).
+  so the same greedy replies: the engines against each other on the same work);
+- ``inspect shipped, our protocol``: the same two turns with inspect's shipped settings (its
+  default batching, its scorer with the same model as grader, 1024 tokens for the grader): what
+  inspect as shipped would cost on this project's protocol. Against ``ours full``: the whole
+  protocols against each other, each with its own way of scoring (ours: a third model turn and
+  the letter read-outs; inspect's: the grader's call).
 
 Every variant runs once untimed first (on 2 items), so that no variant pays the process's first
 forward passes (allocator and kernel warm-up) in its timed run; then ``--reps`` repetitions in

@@ -303,3 +303,15 @@ def test_reasoning_turns_are_flagged_by_the_scripts_that_reason() -> None:
     assert flagged(syc_script(dict(cot, subject="aqua_mc"), SycophancyParams(), Shape("mc"))) == []
     # scripts recorded before the flag existed read as not reasoning
     assert Script.from_dict({"turns": [{"kind": "generate", "name": "x"}]}).turns[0].reasoning is False
+
+
+def test_reasoning_flags_keep_one_call_where_there_are_no_stages(
+    stage10: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without stages (other backends) or with a single one, flagged rows share the round's call."""
+    args = [(p, {"max_gen_toks": 25, "until": ["STOP"]}) for p in REPLIES]
+    for env in ("10", "0"):
+        monkeypatch.setenv("HARNESS_EXT_GEN_STAGE", env)
+        lm = WordLM()
+        assert stages.generate(lm, args, lm, reasoning=[True, False, True]) == one_call(args)
+        assert len(lm.calls[0]) == 3  # the first call has every row

@@ -229,14 +229,17 @@ def generate(
     per-row stops on the hf backend, in stages where :func:`stage_bounds` gives some and a turn's
     cap is above the first, looping replies continued by prompt lookup (hf backend only).
 
-    Rows flagged in ``reasoning`` (turns expected to run long) skip all stages but the last: on
-    CPU, 16 chain-of-thought replies of 256 tokens, 15 of them past 64, cost 78.5 s with a first
-    stage of 64 tokens against 68.3 s in one call. They go in calls of their own (the backend
-    batches turns of different caps apart anyway)."""
+    Rows flagged in ``reasoning`` (turns expected to run long) skip all stages but the last
+    (SmolLM2 on CPU, 16 chain-of-thought replies of 256 tokens: 86.2 s of CPU with a first stage
+    of 64 tokens, 73.8 s without, same texts). They go in calls of their own (the backend batches
+    turns of different caps apart anyway) where stages differ; elsewhere (one stage or none, as
+    on backends without stages) the flags change nothing and a round stays one call."""
     bounds = stage_bounds(lm)
     flags = [bool(f) for f in reasoning] if reasoning is not None else [False] * len(args)
     if len(flags) != len(args):
         raise ValueError(f"reasoning: expected {len(args)} flags, found {len(flags)}")
+    if len(bounds) < 2 or len(set(flags)) < 2:  # one set of stages for all: calls as they were
+        return _staged(lm, args, call, bounds[-1:] if all(flags) and args else bounds)
     out: list[str] = [""] * len(args)
     for want in (False, True):
         idx = [i for i, f in enumerate(flags) if f == want]
