@@ -268,6 +268,9 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
         tokens for the grader; the two turns keep our caps)."""
         if len(OUR_ROUND2) < k:
             raise RuntimeError("run ours first: its questions and challenges are inspect's here")
+        rows = list(zip(OUR_ROUND2[:k], samples[:k], strict=True))
+        if any(str(sm.input) not in q["content"] for (q, _, _), sm in rows):
+            raise RuntimeError("our documents and inspect's samples are not the same questions in order")
         data = [
             Sample(
                 input=[ChatMessageUser(content=q["content"]), ChatMessageAssistant(content=prefix)],
@@ -276,12 +279,8 @@ def inspect_runner(folder: str, n: int) -> tuple[float, dict[str, Callable[..., 
                 target=sm.target,
                 metadata={"challenge": ch["content"], "ours": first["content"]},
             )
-            for i, ((q, first, ch), sm) in enumerate(zip(OUR_ROUND2[:k], samples, strict=False))
+            for i, ((q, first, ch), sm) in enumerate(rows)
         ]
-        if any(
-            str(sm.input) not in q["content"] for (q, _, _), sm in zip(OUR_ROUND2[:k], samples, strict=False)
-        ):
-            raise RuntimeError("our documents and inspect's samples are not the same questions in order")
         FIRST_ANSWERS.clear()
         if shipped:
             scorer = sycophancy_scorer(scorer_model=ours_model)

@@ -238,15 +238,12 @@ def generate(
     flags = [bool(f) for f in reasoning] if reasoning is not None else [False] * len(args)
     if len(flags) != len(args):
         raise ValueError(f"reasoning: expected {len(args)} flags, found {len(flags)}")
-    if len(bounds) < 2 or len(set(flags)) < 2:  # one set of stages for all: calls as they were
-        return _staged(lm, args, call, bounds[-1:] if all(flags) and args else bounds)
+    own = [bounds[-1:] if f else bounds for f in flags]  # each row's stages
     out: list[str] = [""] * len(args)
-    for want in (False, True):
-        idx = [i for i, f in enumerate(flags) if f == want]
-        if idx:
-            texts = _staged(lm, [args[i] for i in idx], call, bounds[-1:] if want else bounds)
-            for i, text in zip(idx, texts, strict=True):
-                out[i] = text
+    for staging in dict.fromkeys(own):  # one pass per distinct set of stages, in order of rows
+        idx = [i for i, b in enumerate(own) if b == staging]
+        for i, text in zip(idx, _staged(lm, [args[i] for i in idx], call, staging), strict=True):
+            out[i] = text
     return out
 
 
